@@ -65,14 +65,20 @@ export class IstioCaServer {
   private identity: grpc.experimental.IdentityCertificateUpdate | null = null;
   private rotationTimer: NodeJS.Timeout | undefined;
   private boundPort = 0;
+  /** Counters for admin/metrics, and for tests to check that a refusal issued nothing. */
+  readonly stats = { issued: 0, refused: 0 };
 
   constructor(options: CaServerOptions) {
     this.options = options;
     this.server.addService(istioCertificateService().service, {
       CreateCertificate: (call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, callback: grpc.sendUnaryData<IstioCertificateResponse>) => {
         this.createCertificate(call).then(
-          (response) => callback(null, response),
+          (response) => {
+            this.stats.issued += 1;
+            callback(null, response);
+          },
           (err: unknown) => {
+            this.stats.refused += 1;
             const status = statusFor(err);
             this.options.logger?.warn({ peer: call.getPeer(), code: grpc.status[status.code], reason: status.details }, 'certificate request refused');
             callback({ code: status.code, details: status.details });

@@ -60,7 +60,8 @@ export interface Background {
   /** The match of the readiness pattern. */
   readonly ready: RegExpMatchArray;
   output(): string;
-  stop(): Promise<void>;
+  /** SIGTERM (SIGKILL after 3 s); resolves with how the child ended. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
@@ -70,17 +71,18 @@ export interface Background {
 export function startBackground(command: string, args: readonly string[], ready: RegExp, options: { cwd?: string; timeoutMs?: number } = {}): Promise<Background> {
   const child = spawn(command, args, { cwd: options.cwd ?? PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  let exited = false;
-  const exit = new Promise<void>((done) => child.once('exit', () => {
-    exited = true;
-    done();
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => {
+    exited = { code, signal };
+    done(exited);
   }));
-  const stop = async (): Promise<void> => {
-    if (exited) return;
+  const stop = async (): Promise<{ code: number | null; signal: NodeJS.Signals | null }> => {
+    if (exited) return exited;
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    await exit;
+    const result = await exit;
     clearTimeout(killer);
+    return result;
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -21,6 +21,15 @@ function refuseOverwrite(dir: string, files: string[], force: boolean | undefine
   }
 }
 
+/** A TCP port for --port; 0 lets the system pick a free one. */
+function parsePort(value: string, flag: string): number {
+  const port = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port > 65_535) {
+    throw new IsthmusError('ERR_CA_PORT', `invalid ${flag} "${value}"`, { hint: 'give a port number from 0 to 65535 (0 picks a free port)' });
+  }
+  return port;
+}
+
 function filesTable(dir: string, files: Array<[string, string]>): string {
   return formatTable(['file', 'contents'], files.map(([name, what]) => [join(dir, name), what]));
 }
@@ -232,20 +241,21 @@ export function registerCaCommands(program: Command): void {
     .option('--default-ttl <duration>', 'lifetime when the caller asks for none', '24h')
     .option('--max-ttl <duration>', 'longest lifetime a caller may ask for', '2160h')
     .action(action(async (opts: { ca: string; address: string; port: string; acceptTrustDomain: string[]; skipValidateTrustDomain?: boolean; intermediate: string[]; defaultTtl: string; maxTtl: string }) => {
+      const port = parsePort(opts.port, '--port');
       const authority = await loadCertificateAuthority(opts.ca);
       const intermediates = (await Promise.all(opts.intermediate.map(readCertificatesFile))).flat();
       const server = new IstioCaServer({
         authority,
         host: opts.address,
-        port: Number(opts.port),
+        port,
         intermediates,
         allowedTrustDomains: opts.skipValidateTrustDomain ? 'any' : opts.acceptTrustDomain,
         defaultTtlMs: parseDuration(opts.defaultTtl, '--default-ttl'),
         maxTtlMs: parseDuration(opts.maxTtl, '--max-ttl'),
         logger: pino({ name: 'isthmus-ca' }, pino.destination(2)),
       });
-      const port = await server.start();
-      process.stderr.write(`CA service for trust domain "${authority.trustDomain}" listening on ${opts.address}:${port} (Ctrl-C to stop)\n`);
+      const boundPort = await server.start();
+      process.stderr.write(`CA service for trust domain "${authority.trustDomain}" listening on ${opts.address}:${boundPort} (Ctrl-C to stop)\n`);
       await new Promise<void>((done) => {
         const stop = () => void server.stop().then(done);
         process.once('SIGINT', stop);

@@ -171,8 +171,10 @@ export class IstioCaServer {
       });
       return { spiffeId: verified.spiffeId.uri, via: 'certificate' };
     }
-    throw new PkiError('ERR_PKI_UNTRUSTED', 'no credentials: the caller presented neither a client certificate nor a bootstrap token', {
-      hint: 'connect with a certificate issued by this CA, or send "authorization: Bearer <token>" from `isthmus ca token`',
+    // grpc-js hides a client certificate that failed TLS verification (another root, expired), so this
+    // also covers a caller whose certificate was not accepted: say so rather than "no certificate".
+    throw new PkiError('ERR_PKI_UNTRUSTED', 'no credentials: the caller presented no bootstrap token and no client certificate that verifies against this CA\'s roots (a certificate that is expired or from another root counts as none)', {
+      hint: 'connect with a current certificate issued by this CA, or send "authorization: Bearer <token>" from `isthmus ca token`',
     });
   }
 

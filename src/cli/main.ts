@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerCaCommands } from './commands/ca.js';
+import { registerProxyCommand } from './commands/proxy.js';
 import { registerQuickstart } from './commands/quickstart.js';
 
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`error: ${text.replace(/^error: /, '')}`) });
   registerCaCommands(program);
+  registerProxyCommand(program);
   registerQuickstart(program);
   return program;
 }

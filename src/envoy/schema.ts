@@ -160,6 +160,7 @@ const messages: Record<string, MessageSpec> = {
       generate_request_id: 'bool',
       preserve_external_request_id: 'bool',
       server_name: 'string',
+      strip_any_host_port: 'bool',
       server_header_transformation: enumOf('OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'),
       stream_idle_timeout: 'duration',
       request_timeout: 'duration',

@@ -16,6 +16,7 @@ export interface StringMatcher {
 
 export interface TypedConfig { '@type': string; [field: string]: unknown }
 export interface TypedExtension { name: string; typed_config?: TypedConfig }
+export interface HttpFilterConfig extends TypedExtension { is_optional?: boolean; disabled?: boolean }
 
 export interface TlsParameters {
   tls_minimum_protocol_version?: string; tls_maximum_protocol_version?: string; cipher_suites?: string[]; ecdh_curves?: string[];
@@ -133,7 +134,7 @@ export interface HttpConnectionManager {
   stat_prefix: string;
   codec_type?: 'AUTO' | 'HTTP1' | 'HTTP2';
   route_config?: RouteConfiguration;
-  http_filters?: TypedExtension[];
+  http_filters?: HttpFilterConfig[];
   access_log?: AccessLogConfig[];
   use_remote_address?: boolean;
   xff_num_trusted_hops?: number;
@@ -141,6 +142,7 @@ export interface HttpConnectionManager {
   generate_request_id?: boolean;
   preserve_external_request_id?: boolean;
   server_name?: string;
+  strip_any_host_port?: boolean;
   server_header_transformation?: 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
   stream_idle_timeout?: Duration;
   request_timeout?: Duration;

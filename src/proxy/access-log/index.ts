@@ -1,0 +1,10 @@
+export { NO_HEADERS, headerLookup } from './entry.js';
+export type { AccessLogEntry, HeaderLookup } from './entry.js';
+export { AccessLogConfigError } from './errors.js';
+export { ENVOY_DEFAULT_FORMAT, ISTIO_DEFAULT_FORMAT, compileFormat, compileTextFormat } from './format.js';
+export type { TextFormatOptions } from './format.js';
+export { compileJsonFormat } from './json-format.js';
+export type { JsonFormatOptions } from './json-format.js';
+export { compileTimeFormat } from './strftime.js';
+export { createAccessLogger, createAccessLoggers, createAdminAccessLoggers, logToAll } from './logger.js';
+export type { AccessLogger, AccessLoggerOptions } from './logger.js';

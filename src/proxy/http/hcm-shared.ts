@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import type { DataSource, HttpConnectionManager, Route, VirtualHost } from '../../envoy/index.js';
+import type { AccessLogger } from '../access-log/index.js';
+import type { Counter, Gauge } from '../stats.js';
+import type { ClusterManager } from '../upstream/index.js';
+import type { HttpFilter } from './filter.js';
+import type { CompiledRetryPolicy } from './retry.js';
+import type { RouteTable } from './route-table.js';
+
+/** Everything the streams of one http_connection_manager share, compiled once per filter chain. */
+export interface HcmShared {
+  readonly config: HttpConnectionManager;
+  readonly routeTable: RouteTable;
+  readonly filterFactories: ReadonlyArray<() => HttpFilter>;
+  readonly clusters: ClusterManager;
+  readonly accessLoggers: readonly AccessLogger[];
+  readonly logger?: Logger;
+  readonly stats: {
+    readonly rqTotal: Counter;
+    readonly rqActive: Gauge;
+    readonly rqHttp1: Counter;
+    readonly rqHttp2: Counter;
+    rqByClass(statusClass: string): Counter;
+  };
+  clusterStat(cluster: string, name: string): Counter;
+  retryPolicy(route: Route, virtualHost: VirtualHost): CompiledRetryPolicy | undefined;
+  directResponseBody(source: DataSource): Buffer;
+}

@@ -1,0 +1,19 @@
+/** What a network filter knows about its downstream connection. */
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly tls: boolean;
+  /** SNI from the ClientHello (tls_inspector) or the TLS handshake. */
+  readonly serverName?: string;
+  /** ALPN offered by the client (tls_inspector). */
+  readonly clientAlpn?: readonly string[];
+  /** ALPN negotiated when TLS is terminated here. */
+  readonly negotiatedAlpn?: string;
+  readonly peerUriSan?: string;
+  readonly tlsVersion?: string;
+  /** Bytes read before the filter chain was chosen (the ClientHello), to replay upstream. */
+  readonly preread?: Buffer;
+}

@@ -1,0 +1,263 @@
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { TYPE_URL, durationMs } from '../../envoy/index.js';
+import type { DownstreamTlsContext, FilterChain, Listener } from '../../envoy/index.js';
+import type { HttpFilterFactory } from '../http/filter.js';
+import { createNetworkFilters } from '../network/index.js';
+import type { NetworkFilter } from '../network/index.js';
+import type { StatsStore } from '../stats.js';
+import { compileDownstreamTls } from '../tls/downstream.js';
+import type { DownstreamTls } from '../tls/downstream.js';
+import { peerSans } from '../tls/san.js';
+import type { ClusterManager } from '../upstream/index.js';
+import type { ConnectionInfo } from './connection-info.js';
+import { duplicateMatchIndex, needsTlsInspection, selectFilterChain } from './filter-chain-match.js';
+import type { Candidate } from './filter-chain-match.js';
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './tls-inspector.js';
+
+export interface ListenerContext {
+  readonly clusters: ClusterManager;
+  readonly stats: StatsStore;
+  readonly baseDir: string;
+  readonly logger?: Logger;
+  readonly httpFilters: ReadonlyMap<string, HttpFilterFactory>;
+}
+
+interface CompiledChain {
+  readonly name: string;
+  readonly tls?: DownstreamTls;
+  /** Terminates TLS for this chain; never listens itself: the listener hands it connections. */
+  readonly tlsServer?: TlsServer;
+  readonly filters: NetworkFilter[];
+}
+
+let nextConnectionId = 1;
+
+async function compileChain(chain: FilterChain, ctx: ListenerContext, path: string): Promise<CompiledChain> {
+  let tls: DownstreamTls | undefined;
+  const socket = chain.transport_socket;
+  if (socket) {
+    const typeUrl = socket.typed_config?.['@type'];
+    if (typeUrl === TYPE_URL.downstreamTlsContext) {
+      const { '@type': _t, ...config } = socket.typed_config as Record<string, unknown>;
+      tls = compileDownstreamTls(config as DownstreamTlsContext, ctx.baseDir, `${path}.transport_socket.typed_config`);
+    } else if (typeUrl !== TYPE_URL.rawBuffer) {
+      throw new Error(`${path}.transport_socket: unsupported transport socket "${socket.name}" (${typeUrl ?? 'no typed_config'}) on a listener; use DownstreamTlsContext`);
+    }
+  }
+  const filters = await createNetworkFilters(chain.filters ?? [], { ...ctx, path: `${path}.filters` });
+  const tlsServer = tls ? createTlsServer({ ...tls.serverOptions, handshakeTimeout: durationMs(chain.transport_socket_connect_timeout) ?? 10_000 }) : undefined;
+  return { name: chain.name ?? '', ...(tls ? { tls } : {}), ...(tlsServer ? { tlsServer } : {}), filters };
+}
+
+/**
+ * A listener: accepts connections, runs the tls_inspector when filter chains match on SNI/ALPN,
+ * picks the filter chain, terminates TLS when the chain has a DownstreamTlsContext, and hands the
+ * connection to the chain's network filters.
+ */
+export class ListenerRuntime {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  /** Connections in a TLS handshake, by remote ip:port, until their tls.Server reports them secure. */
+  private readonly pendingTls = new Map<string, { chain: CompiledChain; info: ConnectionInfo }>();
+  private draining = false;
+
+  private constructor(
+    readonly config: Listener,
+    readonly name: string,
+    private readonly chains: Candidate<CompiledChain>[],
+    private readonly defaultChain: CompiledChain | undefined,
+    private readonly inspect: boolean,
+    private readonly ctx: ListenerContext,
+  ) {
+    for (const chain of [...chains.map((c) => c.value), ...(defaultChain ? [defaultChain] : [])]) this.watchTls(chain);
+  }
+
+  static async create(config: Listener, ctx: ListenerContext, path: string): Promise<ListenerRuntime> {
+    const address = config.address.socket_address;
+    const name = config.name ?? `${address.address}_${address.port_value ?? 0}`;
+    let inspector = false;
+    for (const [i, f] of (config.listener_filters ?? []).entries()) {
+      if (f.typed_config?.['@type'] === TYPE_URL.tlsInspector) inspector = true;
+      else throw new Error(`${path}.listener_filters[${i}]: unsupported listener filter "${f.name}"`);
+    }
+    const chainsConfig = config.filter_chains ?? [];
+    const dup = duplicateMatchIndex(chainsConfig.map((c) => c.filter_chain_match));
+    if (dup) throw new Error(`${path}.filter_chains[${dup[1]}]: the same filter_chain_match as filter_chains[${dup[0]}]; Envoy rejects identical matches`);
+    const matches = chainsConfig.map((c) => c.filter_chain_match);
+    if (needsTlsInspection(matches) && !inspector) {
+      throw new Error(`${path}.listener_filters: filter chains match on server_names, transport_protocol "tls" or application_protocols, which needs envoy.filters.listener.tls_inspector`);
+    }
+    const chains: Candidate<CompiledChain>[] = [];
+    for (const [i, chain] of chainsConfig.entries()) {
+      chains.push({ match: chain.filter_chain_match, value: await compileChain(chain, ctx, `${path}.filter_chains[${i}]`) });
+    }
+    const defaultChain = config.default_filter_chain ? await compileChain(config.default_filter_chain, ctx, `${path}.default_filter_chain`) : undefined;
+    if (chains.length === 0 && !defaultChain) throw new Error(`${path}.filter_chains: a listener needs at least one filter chain`);
+    return new ListenerRuntime(config, name, chains, defaultChain, inspector, ctx);
+  }
+
+  get address(): { address: string; port: number } {
+    const a = this.server?.address();
+    if (a && typeof a === 'object') return { address: a.address, port: a.port };
+    return { address: this.config.address.socket_address.address, port: this.config.address.socket_address.port_value ?? 0 };
+  }
+
+  private statName(): string {
+    const a = this.config.address.socket_address;
+    return `listener.${a.address}_${this.address.port || a.port_value || 0}`;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer({ pauseOnConnect: false, noDelay: true });
+    server.on('connection', (socket) => this.onConnection(socket));
+    const a = this.config.address.socket_address;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: a.address, port: a.port_value ?? 0, ipv6Only: a.ipv4_compat === false }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.draining) return void socket.destroy();
+    const stats = this.ctx.stats;
+    const prefix = `${this.statName()}.`;
+    stats.counter(`${prefix}downstream_cx_total`).inc();
+    const active = stats.gauge(`${prefix}downstream_cx_active`);
+    active.inc();
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      active.dec();
+      this.sockets.delete(socket);
+    });
+    socket.on('error', () => undefined);
+    const base = {
+      id: nextConnectionId++,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+    };
+    if (!this.inspect) return this.dispatch(socket, { ...base, tls: false }, 'raw_buffer', undefined, []);
+    // tls_inspector: read until the ClientHello is complete (or it is clearly not TLS), then replay.
+    let buffered = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      if (this.config.continue_on_listener_filters_timeout) proceed({ kind: 'not-tls' });
+      else socket.destroy();
+    }, durationMs(this.config.listener_filters_timeout) ?? 15_000);
+    const proceed = (hello: ReturnType<typeof parseClientHello>) => {
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(buffered);
+      if (hello.kind === 'tls') {
+        stats.counter('tls_inspector.tls_found').inc();
+        if (hello.serverName) stats.counter('tls_inspector.sni_found').inc();
+        this.dispatch(socket, { ...base, tls: false, preread: buffered }, 'tls', hello.serverName, hello.alpn);
+      } else {
+        stats.counter('tls_inspector.tls_not_found').inc();
+        this.dispatch(socket, { ...base, tls: false, preread: buffered }, 'raw_buffer', undefined, []);
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const hello = parseClientHello(buffered);
+      if (hello.kind === 'need-more' && buffered.length < MAX_CLIENT_HELLO_BYTES) return;
+      socket.off('data', onData);
+      proceed(hello);
+    };
+    socket.on('data', onData);
+  }
+
+  private dispatch(socket: Socket, info: ConnectionInfo, transport: 'tls' | 'raw_buffer', serverName: string | undefined, alpn: readonly string[]): void {
+    const chain = selectFilterChain(this.chains, {
+      destinationPort: info.localPort,
+      destinationIp: info.localAddress,
+      sourceIp: info.remoteAddress,
+      sourcePort: info.remotePort,
+      ...(serverName ? { serverName } : {}),
+      transportProtocol: transport,
+      applicationProtocols: alpn,
+    }) ?? this.defaultChain;
+    const withSni: ConnectionInfo = { ...info, ...(serverName ? { serverName } : {}), ...(alpn.length ? { clientAlpn: alpn } : {}) };
+    if (!chain) {
+      this.ctx.stats.counter(`${this.statName()}.no_filter_chain_match`).inc();
+      return void socket.destroy();
+    }
+    if (!chain.tls || !chain.tlsServer) return this.runFilters(chain, socket, withSni);
+    // The chain's tls.Server does the handshake (and client certificate checks) on this connection.
+    this.pendingTls.set(`${info.remoteAddress}:${info.remotePort}`, { chain, info: withSni });
+    socket.once('close', () => this.pendingTls.delete(`${info.remoteAddress}:${info.remotePort}`));
+    chain.tlsServer.emit('connection', socket);
+  }
+
+  /** Wires a chain's tls.Server: a finished handshake continues with the chain's filters. */
+  private watchTls(chain: CompiledChain): void {
+    const server = chain.tlsServer;
+    const tls = chain.tls;
+    if (!server || !tls) return;
+    server.on('secureConnection', (tlsSocket: TLSSocket) => {
+      const key = `${tlsSocket.remoteAddress}:${tlsSocket.remotePort}`;
+      const pending = this.pendingTls.get(key);
+      this.pendingTls.delete(key);
+      if (!pending) return void tlsSocket.destroy();
+      const failure = tls.verifyPeer(tlsSocket);
+      if (failure) {
+        this.ctx.stats.counter(`${this.statName()}.ssl.fail_verify_error`).inc();
+        this.ctx.logger?.debug({ remote: key, failure }, 'TLS peer refused');
+        return void tlsSocket.destroy();
+      }
+      this.ctx.stats.counter(`${this.statName()}.ssl.handshake`).inc();
+      const peer = tlsSocket.getPeerCertificate();
+      const uri = peerSans(peer && Object.keys(peer).length ? peer : undefined).uri[0];
+      const servername = (tlsSocket as TLSSocket & { servername?: string | false }).servername;
+      const negotiated = tlsSocket.alpnProtocol;
+      this.runFilters(chain, tlsSocket, {
+        ...pending.info,
+        tls: true,
+        ...(typeof servername === 'string' ? { serverName: servername } : {}),
+        ...(typeof negotiated === 'string' ? { negotiatedAlpn: negotiated } : {}),
+        ...(uri ? { peerUriSan: uri } : {}),
+        tlsVersion: tlsSocket.getProtocol() ?? '',
+      });
+    });
+    server.on('tlsClientError', (err: Error, tlsSocket: TLSSocket) => {
+      this.ctx.stats.counter(`${this.statName()}.ssl.connection_error`).inc();
+      this.ctx.logger?.debug({ remote: tlsSocket.remoteAddress, err: err.message }, 'TLS handshake failed');
+      tlsSocket.destroy();
+    });
+  }
+
+  private runFilters(chain: CompiledChain, socket: Socket | TLSSocket, info: ConnectionInfo): void {
+    let current: ConnectionInfo = info;
+    for (const filter of chain.filters) {
+      if (filter.kind === 'info') current = filter.apply(current);
+      else return filter.handle(socket, current);
+    }
+  }
+
+  /** Stops accepting; with a drain time, waits for open connections to finish before closing them. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    // close() stops accepting at once; its callback waits for every open connection, so destroy
+    // the ones still open after the drain time before waiting for it.
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const deadline = Date.now() + timeoutMs;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    const filters = [...this.chains.map((c) => c.value), ...(this.defaultChain ? [this.defaultChain] : [])].flatMap((c) => c.filters);
+    await Promise.all(filters.map((f) => (f.kind === 'terminal' ? f.close() : undefined)));
+  }
+
+  connectionCount(): number {
+    return this.sockets.size;
+  }
+}

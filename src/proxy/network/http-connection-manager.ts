@@ -1,0 +1,175 @@
+import { createServer as createHttp1Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { durationMs } from '../../envoy/index.js';
+import type { HttpConnectionManager, Route, VirtualHost } from '../../envoy/index.js';
+import { createAccessLoggers } from '../access-log/index.js';
+import type { ConnectionInfo } from '../listener/connection-info.js';
+import { ActiveStream } from '../http/active-stream.js';
+import type { HttpFilter } from '../http/filter.js';
+import type { HcmShared } from '../http/hcm-shared.js';
+import { compileRetryPolicy } from '../http/retry.js';
+import type { CompiledRetryPolicy } from '../http/retry.js';
+import { RouteTable } from '../http/route-table.js';
+import { readDataSource } from '../tls/data-source.js';
+import { replayStream } from './replay-stream.js';
+import type { NetworkFilter, NetworkFilterContext } from './types.js';
+
+const ROUTER = 'envoy.filters.http.router';
+const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
+const CONNECTION_INFO = Symbol('isthmus.connectionInfo');
+
+type TaggedSocket = Duplex & { [CONNECTION_INFO]?: ConnectionInfo };
+
+async function compileHttpFilters(config: HttpConnectionManager, ctx: NetworkFilterContext): Promise<Array<() => HttpFilter>> {
+  const filters = config.http_filters ?? [];
+  const path = `${ctx.path}.http_filters`;
+  if (filters.length === 0) throw new Error(`${path}: empty; the last HTTP filter must be ${ROUTER}`);
+  const last = filters[filters.length - 1];
+  if (last?.typed_config?.['@type'] !== ROUTER_TYPE) {
+    throw new Error(`${path}[${filters.length - 1}]: the last HTTP filter must be ${ROUTER}, found "${last?.name}"`);
+  }
+  const factories: Array<() => HttpFilter> = [];
+  for (const [i, filter] of filters.slice(0, -1).entries()) {
+    if (filter.disabled) continue;
+    const typeUrl = filter.typed_config?.['@type'] ?? '';
+    if (typeUrl === ROUTER_TYPE) throw new Error(`${path}[${i}]: ${ROUTER} must be the last HTTP filter`);
+    const factory = ctx.httpFilters.get(typeUrl);
+    if (!factory) {
+      if (filter.is_optional) continue;
+      throw new Error(`${path}[${i}]: unsupported HTTP filter "${filter.name}" (${typeUrl})`);
+    }
+    const { '@type': _t, ...typed } = filter.typed_config ?? { '@type': '' };
+    const result = await factory.create(typed, { baseDir: ctx.baseDir });
+    if (!result.valid) throw new Error(result.errors.map((e) => `${path}[${i}].typed_config.${e.path}: ${e.message}`).join('\n'));
+    factories.push(result.createFilter);
+  }
+  return factories;
+}
+
+/**
+ * envoy.filters.network.http_connection_manager: HTTP/1.1 and HTTP/2 (ALPN h2, or h2c by the
+ * connection preface with codec AUTO) on the connection, each request run as an ActiveStream.
+ */
+export async function createHttpConnectionManager(config: HttpConnectionManager, ctx: NetworkFilterContext): Promise<NetworkFilter> {
+  const routeConfig = config.route_config ?? {};
+  const duplicate = RouteTable.duplicateDomain(routeConfig);
+  if (duplicate) throw new Error(`${ctx.path}.route_config: domain "${duplicate}" appears in more than one virtual host`);
+  const filterFactories = await compileHttpFilters(config, ctx);
+  const prefix = `http.${config.stat_prefix}.`;
+  const stats = ctx.stats;
+  const retryCache = new WeakMap<Route, CompiledRetryPolicy | undefined>();
+  const shared: HcmShared = {
+    config,
+    routeTable: new RouteTable(routeConfig),
+    filterFactories,
+    clusters: ctx.clusters,
+    accessLoggers: createAccessLoggers(config.access_log, ctx.baseDir),
+    ...(ctx.logger ? { logger: ctx.logger } : {}),
+    stats: {
+      rqTotal: stats.counter(`${prefix}downstream_rq_total`),
+      rqActive: stats.gauge(`${prefix}downstream_rq_active`),
+      rqHttp1: stats.counter(`${prefix}downstream_rq_http1_total`),
+      rqHttp2: stats.counter(`${prefix}downstream_rq_http2_total`),
+      rqByClass: (cls) => stats.counter(`${prefix}downstream_rq_${cls}`),
+    },
+    clusterStat: (cluster, name) => stats.counter(`cluster.${cluster}.${name}`),
+    retryPolicy(route: Route, vh: VirtualHost) {
+      if (!retryCache.has(route)) retryCache.set(route, compileRetryPolicy(route.route?.retry_policy ?? vh.retry_policy));
+      return retryCache.get(route);
+    },
+    directResponseBody: (source) => readDataSource(source, ctx.baseDir, 'direct_response.body'),
+  };
+
+  const cxTotal = stats.counter(`${prefix}downstream_cx_total`);
+  const cxActive = stats.gauge(`${prefix}downstream_cx_active`);
+  const cxHttp1 = stats.counter(`${prefix}downstream_cx_http1_total`);
+  const cxHttp2 = stats.counter(`${prefix}downstream_cx_http2_total`);
+  const idleMs = durationMs(config.common_http_protocol_options?.idle_timeout) ?? 3_600_000;
+  // HTTP/2 sessions wrap their socket, so their connection info is kept by session.
+  const sessionInfo = new WeakMap<object, ConnectionInfo>();
+  let connecting: ConnectionInfo | undefined;
+  const onRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const info = req.httpVersion === '2.0' ? sessionInfo.get((req as Http2ServerRequest).stream.session as object) : (req.socket as TaggedSocket)[CONNECTION_INFO];
+    if (!info) return void res.destroy();
+    void new ActiveStream(shared, req, res, info).run();
+  };
+
+  const http1 = createHttp1Server({
+    maxHeaderSize: (config.max_request_headers_kb ?? 60) * 1024,
+    requestTimeout: durationMs(config.request_timeout) ?? 0,
+    keepAliveTimeout: idleMs,
+    requireHostHeader: false,
+    joinDuplicateHeaders: false,
+  }, onRequest);
+  http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    if ((socket as Socket).writable) socket.end(`HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    else socket.destroy();
+  });
+  const h2Options = config.http2_protocol_options ?? {};
+  const http2 = createHttp2Server({
+    maxHeaderListPairs: config.common_http_protocol_options?.max_headers_count ?? 100,
+    maxSessionMemory: 64,
+    settings: {
+      maxConcurrentStreams: h2Options.max_concurrent_streams ?? 2_147_483_647,
+      initialWindowSize: h2Options.initial_stream_window_size ?? 268_435_456,
+      maxHeaderListSize: (config.max_request_headers_kb ?? 60) * 1024,
+    },
+  }, onRequest);
+  // 'session' is emitted synchronously while the server takes the connection.
+  http2.on('session', (session) => {
+    if (connecting) sessionInfo.set(session, connecting);
+  });
+
+  const dispatch = (socket: TaggedSocket, h2: boolean) => {
+    cxTotal.inc();
+    cxActive.inc();
+    (h2 ? cxHttp2 : cxHttp1).inc();
+    socket.once('close', () => cxActive.dec());
+    if (!h2) return void http1.emit('connection', socket);
+    connecting = socket[CONNECTION_INFO];
+    http2.emit('connection', socket);
+    connecting = undefined;
+  };
+
+  return {
+    kind: 'terminal',
+    routeConfig,
+    handle(socket: Duplex, info: ConnectionInfo) {
+      const tagged = socket as TaggedSocket;
+      tagged[CONNECTION_INFO] = info;
+      const codec = config.codec_type ?? 'AUTO';
+      if (codec !== 'AUTO') return dispatch(tagged, codec === 'HTTP2');
+      if (info.negotiatedAlpn === 'h2') return dispatch(tagged, true);
+      if (info.negotiatedAlpn === 'http/1.1') return dispatch(tagged, false);
+      // No ALPN: tell HTTP/2 prior knowledge (h2c) from HTTP/1.1 by the first bytes, then replay them.
+      let seen = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        seen = Buffer.concat([seen, chunk]);
+        const n = Math.min(seen.length, H2_PREFACE.length);
+        const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+        if (isH2 && seen.length < H2_PREFACE.length) return;
+        socket.off('data', onData);
+        socket.pause();
+        if (isH2) {
+          const replay = replayStream(socket, seen) as TaggedSocket;
+          replay[CONNECTION_INFO] = info;
+          return dispatch(replay, true);
+        }
+        socket.unshift(seen);
+        dispatch(tagged, false);
+        socket.resume();
+      };
+      socket.on('data', onData);
+    },
+    async close() {
+      http1.closeAllConnections?.();
+      await Promise.all(shared.accessLoggers.map((l) => l.close()));
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ConnectionInfo } from '../listener/connection-info.js';
+import type { HttpFilterFactory } from '../http/filter.js';
+import type { StatsStore } from '../stats.js';
+import type { ClusterManager } from '../upstream/index.js';
+
+/** Takes over a downstream connection once its filter chain (and TLS, if any) is chosen. */
+export type ConnectionHandler = (socket: Duplex, info: ConnectionInfo) => void;
+
+/** A compiled network filter: either rewrites what the next filter sees, or takes the connection. */
+export type NetworkFilter =
+  | { readonly kind: 'info'; apply(info: ConnectionInfo & { clusterOverride?: string }): ConnectionInfo & { clusterOverride?: string } }
+  | { readonly kind: 'terminal'; readonly handle: ConnectionHandler; close(): Promise<void>; readonly routeConfig?: unknown };
+
+export interface NetworkFilterContext {
+  readonly clusters: ClusterManager;
+  readonly stats: StatsStore;
+  /** Relative file names resolve against it (Envoy: the working directory). */
+  readonly baseDir: string;
+  readonly logger?: Logger;
+  readonly httpFilters: ReadonlyMap<string, HttpFilterFactory>;
+  /** Config path of this filter, for error messages. */
+  readonly path: string;
+}

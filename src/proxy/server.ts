@@ -1,0 +1,156 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Bootstrap, LoadedBootstrap } from '../envoy/index.js';
+import { TYPE_URL } from '../envoy/index.js';
+import { buildConfigDump, startAdminServer } from './admin/index.js';
+import type { AdminClusterInfo } from './admin/index.js';
+import { builtinHttpFilters } from './http/filters/index.js';
+import { ListenerRuntime } from './listener/listener.js';
+import { StatsStore } from './stats.js';
+import { createClusterManager } from './upstream/index.js';
+import type { ClusterManager } from './upstream/index.js';
+
+export const ISTHMUS_VERSION = '0.1.0';
+
+export interface ProxyOptions {
+  readonly logger?: Logger;
+  /** Where relative file names resolve (Envoy: the working directory). */
+  readonly baseDir?: string;
+  /** --drain-time-s: how long SIGTERM waits for open connections. */
+  readonly drainTimeMs?: number;
+}
+
+type State = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
+
+/**
+ * The Isthmus proxy: Envoy's role from a v3 bootstrap — static listeners and clusters, the admin
+ * endpoint and access logs — built from small parts (listener, network filters, cluster manager).
+ */
+export class ProxyServer {
+  readonly stats = new StatsStore();
+  private readonly listeners: ListenerRuntime[] = [];
+  private admin: { port: number; close(): Promise<void> } | undefined;
+  private state: State = 'PRE_INITIALIZING';
+  private readonly startedAt = Date.now();
+  readonly clusters: ClusterManager;
+
+  private constructor(readonly bootstrap: Bootstrap, private readonly options: ProxyOptions, readonly source: string) {
+    this.clusters = createClusterManager({ stats: this.stats, baseDir: options.baseDir ?? process.cwd(), ...(options.logger ? { logger: options.logger } : {}) });
+  }
+
+  /** Builds every listener and cluster; a config problem throws with the field path, before any port opens. */
+  static async create(loaded: LoadedBootstrap, options: ProxyOptions = {}): Promise<ProxyServer> {
+    const server = new ProxyServer(loaded.bootstrap, options, loaded.source);
+    const resources = loaded.bootstrap.static_resources ?? {};
+    try {
+      for (const [i, cluster] of (resources.clusters ?? []).entries()) {
+        try {
+          await server.clusters.addOrUpdate(cluster);
+        } catch (err) {
+          throw new Error(`static_resources.clusters[${i}] (${cluster.name}): ${(err as Error).message}`, { cause: err });
+        }
+      }
+      const ctx = {
+        clusters: server.clusters,
+        stats: server.stats,
+        baseDir: options.baseDir ?? process.cwd(),
+        ...(options.logger ? { logger: options.logger } : {}),
+        httpFilters: builtinHttpFilters(),
+      };
+      for (const [i, listener] of (resources.listeners ?? []).entries()) {
+        server.listeners.push(await ListenerRuntime.create(listener, ctx, `static_resources.listeners[${i}]`));
+      }
+    } catch (err) {
+      await server.clusters.close();
+      throw err;
+    }
+    return server;
+  }
+
+  async start(): Promise<void> {
+    try {
+      for (const listener of this.listeners) await listener.start();
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
+    const admin = this.bootstrap.admin?.address?.socket_address;
+    if (admin) {
+      this.admin = await startAdminServer({
+        host: admin.address,
+        port: admin.port_value ?? 0,
+        stats: this.stats,
+        serverInfo: () => this.serverInfo(),
+        configDump: () => this.configDump(),
+        clusters: () => this.clusterInfo(),
+        listeners: () => this.listeners.map((l) => ({ name: l.name, address: `${l.address.address}:${l.address.port}` })),
+        isReady: () => this.state === 'LIVE',
+        state: () => this.state,
+      });
+    }
+    this.state = 'LIVE';
+    this.options.logger?.info({ listeners: this.listeners.map((l) => `${l.name} ${l.address.address}:${l.address.port}`), admin: this.admin?.port }, 'proxy started');
+  }
+
+  get adminPort(): number | undefined {
+    return this.admin?.port;
+  }
+
+  listenerPorts(): Record<string, number> {
+    return Object.fromEntries(this.listeners.map((l) => [l.name, l.address.port]));
+  }
+
+  /** SIGTERM: stop accepting, let open connections finish for up to drainTimeMs, then close. */
+  async stop(drainTimeMs = this.options.drainTimeMs ?? 5_000): Promise<void> {
+    this.state = 'DRAINING';
+    await Promise.all(this.listeners.map((l) => l.drain(drainTimeMs)));
+    await this.clusters.close();
+    await this.admin?.close();
+  }
+
+  private serverInfo(): object {
+    const uptime = Math.floor((Date.now() - this.startedAt) / 1000);
+    return {
+      version: `isthmus/${ISTHMUS_VERSION}`,
+      state: this.state,
+      hot_restart_version: 'disabled',
+      command_line_options: { config_path: this.source },
+      node: { ...this.bootstrap.node, user_agent_name: 'isthmus' },
+      uptime_current_epoch: `${uptime}s`,
+      uptime_all_epochs: `${uptime}s`,
+      hostname: hostname(),
+    };
+  }
+
+  private configDump(): object {
+    const resources = this.bootstrap.static_resources ?? {};
+    return buildConfigDump({
+      bootstrap: this.bootstrap,
+      staticListeners: (resources.listeners ?? []).map((l) => ({ '@type': TYPE_URL.listener, ...l })),
+      staticClusters: (resources.clusters ?? []).map((c) => ({ '@type': TYPE_URL.cluster, ...c })),
+      staticRouteConfigs: [],
+      lastUpdated: new Date(this.startedAt),
+    });
+  }
+
+  private clusterInfo(): AdminClusterInfo[] {
+    return this.clusters.names().map((name) => {
+      const cluster = this.clusters.get(name);
+      return {
+        name,
+        addedViaApi: false,
+        hosts: (cluster?.hosts() ?? []).map((h) => ({
+          id: h.id,
+          ...(h.hostname ? { hostname: h.hostname } : {}),
+          weight: h.weight,
+          healthy: true,
+          stats: {
+            rq_active: h.activeRequests,
+            rq_total: this.stats.counter(`cluster.${name}.upstream_rq_total`).value,
+            cx_active: this.stats.gauge(`cluster.${name}.upstream_cx_active`).value,
+          },
+        })),
+      };
+    });
+  }
+}

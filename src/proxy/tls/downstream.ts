@@ -1,0 +1,57 @@
+import { createSecureContext } from 'node:tls';
+import type { PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
+import type { DownstreamTlsContext } from '../../envoy/index.js';
+import { readDataSource } from './data-source.js';
+import { tlsVersionOptions } from './params.js';
+import { sanVerifier } from './san.js';
+
+/** A filter chain's DownstreamTlsContext, compiled once: the options of its tls.Server. */
+export interface DownstreamTls {
+  /** Certificates, trust, versions, ciphers, ALPN, and whether to request/require client certificates. */
+  readonly serverOptions: TlsOptions;
+  /** Checks after the handshake that Node does not do itself (SAN match, untrusted optional certs). */
+  verifyPeer(socket: TLSSocket): string | undefined;
+}
+
+export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string, path: string): DownstreamTls {
+  const common = ctx.common_tls_context ?? {};
+  const certs = common.tls_certificates ?? [];
+  if (certs.length === 0) throw new Error(`${path}.common_tls_context.tls_certificates: a server-side TLS context needs at least one certificate`);
+  const validation = common.validation_context;
+  const trustedCa = validation?.trusted_ca ? readDataSource(validation.trusted_ca, baseDir, `${path}.common_tls_context.validation_context.trusted_ca`) : undefined;
+  if (ctx.require_client_certificate && !trustedCa) {
+    throw new Error(`${path}.require_client_certificate: requires common_tls_context.validation_context.trusted_ca to verify client certificates`);
+  }
+  const contextOptions = {
+    cert: certs.map((c, i) => readDataSource(c.certificate_chain, baseDir, `${path}.common_tls_context.tls_certificates[${i}].certificate_chain`)),
+    key: certs.map((c, i) => ({ pem: readDataSource(c.private_key, baseDir, `${path}.common_tls_context.tls_certificates[${i}].private_key`) })),
+    ...(trustedCa ? { ca: trustedCa } : {}),
+    ...tlsVersionOptions(common.tls_params),
+  };
+  try {
+    createSecureContext(contextOptions); // fail at start-up, with the path, on a bad key or certificate
+  } catch (err) {
+    throw new Error(`${path}.common_tls_context.tls_certificates: ${(err as Error).message}`, { cause: err });
+  }
+  const sanOk = sanVerifier(validation);
+  const acceptUntrusted = validation?.trust_chain_verification === 'ACCEPT_UNTRUSTED';
+  const requestCert = trustedCa !== undefined;
+  return {
+    serverOptions: {
+      ...contextOptions,
+      requestCert,
+      rejectUnauthorized: ctx.require_client_certificate === true && !acceptUntrusted,
+      ...(common.alpn_protocols?.length ? { ALPNProtocols: common.alpn_protocols } : {}),
+    },
+    verifyPeer(socket: TLSSocket): string | undefined {
+      if (!requestCert) return undefined;
+      const cert = socket.getPeerCertificate() as PeerCertificate | Record<string, never>;
+      const presented = cert && Object.keys(cert).length > 0;
+      if (!presented) return ctx.require_client_certificate ? 'client certificate required' : undefined;
+      // Envoy verifies an optional client certificate when one is presented.
+      if (!socket.authorized && !acceptUntrusted) return `client certificate not trusted: ${String(socket.authorizationError)}`;
+      if (sanOk && !sanOk(cert as PeerCertificate)) return 'client certificate SAN does not match';
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * A cluster's UpstreamTlsContext compiled once into what each new upstream connection needs: a shared
+ * SecureContext (certificates parsed once), SNI, ALPN and the post-handshake checks Envoy makes.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate, SecureContext, SecureVersion, TLSSocket } from 'node:tls';
+import type { CertificateValidationContext, DataSource, StringMatcher, TlsParameters, UpstreamTlsContext } from '../../envoy/index.js';
+import { stringMatcher } from '../matchers.js';
+import { ClusterConfigError } from './errors.js';
+
+export interface UpstreamTls {
+  readonly secureContext: SecureContext;
+  /** The configured SNI; undefined sends none (Envoy does not derive SNI from the host). */
+  readonly sni: string | undefined;
+  /** common_tls_context.alpn_protocols as configured (may be empty). */
+  readonly alpn: readonly string[];
+  /** tls.connect options (without host/port); `alpnFallback` applies only when no ALPN is configured. */
+  connectOptions(alpnFallback?: readonly string[]): ConnectionOptions;
+  /** Checks Envoy makes after the handshake; an Error means the connection must not be used. */
+  verify(socket: TLSSocket): Error | undefined;
+}
+
+export async function readDataSource(source: DataSource, baseDir: string, path: string): Promise<Buffer> {
+  if (source.filename !== undefined) {
+    const file = isAbsolute(source.filename) ? source.filename : resolve(baseDir, source.filename);
+    try {
+      return await readFile(file);
+    } catch (err) {
+      throw new ClusterConfigError(`${path}.filename`, `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+  }
+  if (source.inline_string !== undefined) return Buffer.from(source.inline_string);
+  if (source.inline_bytes !== undefined) return Buffer.from(source.inline_bytes, 'base64');
+  if (source.environment_variable !== undefined) {
+    const value = process.env[source.environment_variable];
+    if (value === undefined) throw new ClusterConfigError(`${path}.environment_variable`, `"${source.environment_variable}" is not set`);
+    return Buffer.from(value);
+  }
+  throw new ClusterConfigError(path, 'empty data source: set filename, inline_string, inline_bytes or environment_variable');
+}
+
+const VERSIONS: Record<string, SecureVersion> = { TLSv1_0: 'TLSv1', TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' };
+
+/** Envoy's client defaults: TLS 1.2 minimum and maximum (TLS_AUTO means the default). */
+export function tlsVersions(params: TlsParameters | undefined): { minVersion: SecureVersion; maxVersion: SecureVersion } {
+  return {
+    minVersion: VERSIONS[params?.tls_minimum_protocol_version ?? ''] ?? 'TLSv1.2',
+    maxVersion: VERSIONS[params?.tls_maximum_protocol_version ?? ''] ?? 'TLSv1.2',
+  };
+}
+
+/** BoringSSL cipher names with "[A|B]" equal-preference groups as an OpenSSL cipher list. */
+export function cipherList(suites: readonly string[]): string {
+  return suites.flatMap((s) => s.replace(/^\[|\]$/g, '').split('|')).filter((s) => s.length > 0).join(':');
+}
+
+export interface SubjectAltName {
+  readonly type: 'DNS' | 'URI' | 'IP_ADDRESS' | 'EMAIL' | 'OTHER';
+  readonly value: string;
+}
+
+const SAN_TYPES: Record<string, SubjectAltName['type']> = { DNS: 'DNS', URI: 'URI', 'IP Address': 'IP_ADDRESS', email: 'EMAIL' };
+
+/**
+ * Parses Node's `subjectaltname` ("DNS:a, URI:spiffe://x, IP Address:1.2.3.4"). Node writes values
+ * with separators or quotes in them as JSON strings (`URI:"a, b"`), so a plain split is not enough.
+ */
+export function parseSubjectAltNames(text: string | undefined): SubjectAltName[] {
+  const out: SubjectAltName[] = [];
+  if (!text) return out;
+  let i = 0;
+  while (i < text.length) {
+    const colon = text.indexOf(':', i);
+    if (colon < 0) break;
+    const kind = text.slice(i, colon);
+    let value: string;
+    let next: number;
+    if (text[colon + 1] === '"') {
+      let end = colon + 2;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      value = JSON.parse(text.slice(colon + 1, end + 1)) as string;
+      next = text.indexOf(', ', end);
+    } else {
+      next = text.indexOf(', ', colon);
+      value = text.slice(colon + 1, next < 0 ? text.length : next);
+    }
+    out.push({ type: SAN_TYPES[kind] ?? 'OTHER', value });
+    if (next < 0) break;
+    i = next + 2;
+  }
+  return out;
+}
+
+/** An exact DNS matcher also accepts a wildcard SAN covering it ("*.example.com"), as Envoy does. */
+function sanPredicate(type: SubjectAltName['type'] | undefined, m: StringMatcher): (san: SubjectAltName) => boolean {
+  const test = stringMatcher(m);
+  const exact = m.exact?.toLowerCase();
+  return (san) => {
+    if (type !== undefined && san.type !== type) return false;
+    if (test(san.value)) return true;
+    if (san.type === 'DNS' && exact !== undefined && san.value.startsWith('*.')) {
+      const dot = exact.indexOf('.');
+      return dot > 0 && exact.slice(dot) === san.value.slice(1).toLowerCase();
+    }
+    return false;
+  };
+}
+
+type PeerCheck = (cert: PeerCertificate) => string | undefined;
+
+function sanCheck(vc: CertificateValidationContext, path: string): PeerCheck | undefined {
+  const matchers: Array<(san: SubjectAltName) => boolean> = [];
+  const typed = vc.match_typed_subject_alt_names ?? [];
+  typed.forEach((m, i) => {
+    const type = m.san_type === 'EMAIL' || m.san_type === 'DNS' || m.san_type === 'URI' || m.san_type === 'IP_ADDRESS' ? m.san_type : undefined;
+    if (!type) throw new ClusterConfigError(`${path}.match_typed_subject_alt_names[${i}].san_type`, `${m.san_type} is not supported; use DNS, URI, EMAIL or IP_ADDRESS`);
+    matchers.push(compileMatcher(() => sanPredicate(type, m.matcher), `${path}.match_typed_subject_alt_names[${i}].matcher`));
+  });
+  // The older untyped list matches a SAN of any type.
+  (vc.match_subject_alt_names ?? []).forEach((m, i) => matchers.push(compileMatcher(() => sanPredicate(undefined, m), `${path}.match_subject_alt_names[${i}]`)));
+  if (matchers.length === 0) return undefined;
+  return (cert) => {
+    const sans = parseSubjectAltNames(cert.subjectaltname);
+    if (matchers.some((match) => sans.some(match))) return undefined;
+    return `upstream certificate SANs [${cert.subjectaltname ?? ''}] match none of the configured subject alt name matchers`;
+  };
+}
+
+function compileMatcher<T>(build: () => T, path: string): T {
+  try {
+    return build();
+  } catch (err) {
+    throw new ClusterConfigError(path, (err as Error).message, { cause: err });
+  }
+}
+
+/** verify_certificate_hash / verify_certificate_spki pin the leaf; either list matching is enough. */
+function pinCheck(vc: CertificateValidationContext): PeerCheck | undefined {
+  const hashes = new Set((vc.verify_certificate_hash ?? []).map((h) => h.replace(/:/g, '').toUpperCase()));
+  const spkis = new Set(vc.verify_certificate_spki ?? []);
+  if (hashes.size === 0 && spkis.size === 0) return undefined;
+  return (cert) => {
+    if (hashes.has(cert.fingerprint256.replace(/:/g, '').toUpperCase())) return undefined;
+    if (spkis.size > 0 && cert.raw) {
+      const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+      if (spkis.has(createHash('sha256').update(spki).digest('base64'))) return undefined;
+    }
+    return 'upstream certificate matches none of verify_certificate_hash / verify_certificate_spki';
+  };
+}
+
+/** Builds the TLS side of a cluster's transport_socket; files are read here, once. */
+export async function compileUpstreamTls(ctx: UpstreamTlsContext, baseDir: string, path: string): Promise<UpstreamTls> {
+  const common = ctx.common_tls_context ?? {};
+  const commonPath = `${path}.common_tls_context`;
+  const certs = common.tls_certificates ?? [];
+  const chains = await Promise.all(certs.map((c, i) => readDataSource(c.certificate_chain, baseDir, `${commonPath}.tls_certificates[${i}].certificate_chain`)));
+  const keys = await Promise.all(certs.map((c, i) => readDataSource(c.private_key, baseDir, `${commonPath}.tls_certificates[${i}].private_key`)));
+  const vc = common.validation_context ?? {};
+  const vcPath = `${commonPath}.validation_context`;
+  const trustedCa = vc.trusted_ca ? await readDataSource(vc.trusted_ca, baseDir, `${vcPath}.trusted_ca`) : undefined;
+  const sans = sanCheck(vc, vcPath);
+  if (sans && !trustedCa) {
+    throw new ClusterConfigError(`${vcPath}.trusted_ca`, 'subject alt name matching needs a trusted_ca: SAN-based verification without a trusted CA is insecure (Envoy refuses it too)');
+  }
+  const pins = pinCheck(vc);
+  // Without a trusted_ca Envoy does not verify the chain; ACCEPT_UNTRUSTED skips it on purpose.
+  const verifyChain = trustedCa !== undefined && vc.trust_chain_verification !== 'ACCEPT_UNTRUSTED';
+
+  let secureContext: SecureContext;
+  try {
+    secureContext = createSecureContext({
+      ...(chains.length ? { cert: chains, key: keys } : {}),
+      ...(trustedCa ? { ca: trustedCa } : {}),
+      ...tlsVersions(common.tls_params),
+      ...(common.tls_params?.cipher_suites?.length ? { ciphers: cipherList(common.tls_params.cipher_suites) } : {}),
+      ...(common.tls_params?.ecdh_curves?.length ? { ecdhCurve: common.tls_params.ecdh_curves.join(':') } : {}),
+    });
+  } catch (err) {
+    throw new ClusterConfigError(commonPath, `invalid TLS material or parameters: ${(err as Error).message}`, { cause: err });
+  }
+
+  const alpn = common.alpn_protocols ?? [];
+  const sni = ctx.sni || undefined;
+  return {
+    secureContext,
+    sni,
+    alpn,
+    connectOptions(alpnFallback) {
+      const protocols = alpn.length ? alpn : alpnFallback;
+      return {
+        secureContext,
+        ...(sni ? { servername: sni } : {}),
+        ...(protocols?.length ? { ALPNProtocols: [...protocols] } : {}),
+        // Chain and SAN checks run in verify() after the handshake, with Envoy's rules (no hostname check).
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      };
+    },
+    verify(socket) {
+      if (verifyChain && !socket.authorized) {
+        return new Error(`upstream certificate verification failed: ${String(socket.authorizationError)}`);
+      }
+      if (!sans && !pins) return undefined;
+      const cert = socket.getPeerCertificate();
+      if (!cert || !cert.raw) return new Error('upstream presented no certificate');
+      const problem = sans?.(cert) ?? pins?.(cert);
+      return problem ? new Error(problem) : undefined;
+    },
+  };
+}

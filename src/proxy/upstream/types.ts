@@ -1,0 +1,81 @@
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { Cluster } from '../../envoy/index.js';
+import type { HeaderMap } from '../http/filter.js';
+
+/** One resolved endpoint of a cluster. */
+export interface UpstreamHost {
+  /** IP address (or the name, for LOGICAL_DNS before resolution). */
+  readonly address: string;
+  readonly port: number;
+  /** The endpoint's configured hostname or DNS name, if any. */
+  readonly hostname?: string;
+  readonly weight: number;
+  /** Requests in flight to this host (LEAST_REQUEST uses it). */
+  readonly activeRequests: number;
+  /** "ip:port", as Envoy prints UPSTREAM_HOST. */
+  readonly id: string;
+}
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly path: string;
+  readonly authority: string;
+  /** Without pseudo-headers and without hop-by-hop headers (connection, keep-alive, te, upgrade, ...). */
+  readonly headers: HeaderMap;
+  readonly body: Readable | Buffer | null;
+  /** Per-try timeout for the whole response headers wait, ms; undefined = none. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  readonly body: Readable;
+  /** Resolves when the body has ended: the response trailers ({} when none). */
+  readonly trailers: Promise<HeaderMap>;
+  readonly protocol: 'HTTP/1.1' | 'HTTP/2';
+  readonly host: UpstreamHost;
+}
+
+/** Envoy response flags for upstream failures, used in access logs and local replies. */
+export type UpstreamFailure =
+  | 'UF' // upstream connection failure
+  | 'UO' // upstream overflow (circuit breaker)
+  | 'UT' // upstream request timeout
+  | 'UC' // upstream connection termination
+  | 'UR' // upstream remote reset
+  | 'UH'; // no healthy upstream host
+
+export class UpstreamError extends Error {
+  constructor(readonly flag: UpstreamFailure, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UpstreamError';
+  }
+}
+
+export interface ClusterHandle {
+  readonly name: string;
+  /** The config as loaded (for /config_dump). */
+  readonly config: Cluster;
+  /** Picks a host by the cluster's lb_policy; undefined when there is none. */
+  chooseHost(exclude?: ReadonlySet<UpstreamHost>): UpstreamHost | undefined;
+  /** Sends an HTTP request on a pooled connection to the host (HTTP/1.1 or HTTP/2 by cluster config). */
+  httpRequest(request: UpstreamRequest, host: UpstreamHost): Promise<UpstreamResponse>;
+  /** Opens a TCP connection (wrapped in the cluster's transport socket if any), within connect_timeout. */
+  connectTcp(host: UpstreamHost): Promise<Socket>;
+  /** Current hosts, for /clusters. */
+  hosts(): readonly UpstreamHost[];
+  close(): Promise<void>;
+}
+
+export interface ClusterManager {
+  get(name: string): ClusterHandle | undefined;
+  names(): string[];
+  /** Adds or replaces a cluster; a replaced cluster's pools drain. Throws on invalid config. */
+  addOrUpdate(config: Cluster): Promise<void>;
+  remove(name: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -23,6 +23,7 @@ const messages: Record<string, MessageSpec> = {
     fields: {
       node: msg('Node'),
       static_resources: msg('StaticResources'),
+      dynamic_resources: msg('DynamicResources'),
       admin: msg('Admin'),
       layered_runtime: ignored('runtime layers are not used by the implemented features'),
       stats_flush_interval: ignored('stats are kept in memory and read on demand'),
@@ -30,6 +31,34 @@ const messages: Record<string, MessageSpec> = {
     },
   },
   Node: { fields: { id: 'string', cluster: 'string', metadata: 'struct', locality: 'struct', user_agent_name: 'string' } },
+  DynamicResources: { fields: { lds_config: msg('ConfigSource'), cds_config: msg('ConfigSource'), ads_config: msg('ApiConfigSource') } },
+  ConfigSource: {
+    fields: {
+      ads: msg('AggregatedConfigSource'),
+      resource_api_version: enumOf('AUTO', 'V2', 'V3'),
+      initial_fetch_timeout: 'duration',
+      authorities: ignored('xDS federation authorities are not used'),
+    },
+  },
+  AggregatedConfigSource: { fields: {} },
+  ApiConfigSource: {
+    fields: {
+      api_type: enumOf('DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE', 'REST', 'GRPC', 'DELTA_GRPC', 'AGGREGATED_GRPC', 'AGGREGATED_DELTA_GRPC'),
+      transport_api_version: enumOf('AUTO', 'V2', 'V3'),
+      grpc_services: list(msg('GrpcService')),
+      set_node_on_first_message_only: 'bool',
+      refresh_delay: ignored('gRPC streams are pushed, not polled'),
+    },
+  },
+  GrpcService: { fields: { envoy_grpc: msg('EnvoyGrpc'), timeout: 'duration', initial_metadata: list(msg('HeaderValue')) } },
+  EnvoyGrpc: { fields: { cluster_name: 'string', authority: 'string' }, required: ['cluster_name'] },
+  SdsSecretConfig: { fields: { name: 'string', sds_config: msg('ConfigSource') }, required: ['name'] },
+  CombinedValidationContext: {
+    fields: { default_validation_context: msg('CertificateValidationContext'), validation_context_sds_secret_config: msg('SdsSecretConfig') },
+    required: ['validation_context_sds_secret_config'],
+  },
+  Rds: { fields: { route_config_name: 'string', config_source: msg('ConfigSource') }, required: ['route_config_name'] },
+  EdsClusterConfig: { fields: { eds_config: msg('ConfigSource'), service_name: 'string' } },
   StaticResources: { fields: { listeners: list(msg('Listener')), clusters: list(msg('Cluster')), secrets: list(msg('Secret')) } },
   Admin: {
     fields: {
@@ -111,7 +140,10 @@ const messages: Record<string, MessageSpec> = {
     fields: {
       tls_params: msg('TlsParameters'),
       tls_certificates: list(msg('TlsCertificate')),
+      tls_certificate_sds_secret_configs: list(msg('SdsSecretConfig')),
       validation_context: msg('CertificateValidationContext'),
+      validation_context_sds_secret_config: msg('SdsSecretConfig'),
+      combined_validation_context: msg('CombinedValidationContext'),
       alpn_protocols: list('string'),
     },
   },
@@ -152,6 +184,7 @@ const messages: Record<string, MessageSpec> = {
       stat_prefix: 'string',
       codec_type: enumOf('AUTO', 'HTTP1', 'HTTP2'),
       route_config: msg('RouteConfiguration'),
+      rds: msg('Rds'),
       http_filters: list(msg('HttpFilter')),
       access_log: list(msg('AccessLog')),
       use_remote_address: 'bool',
@@ -336,6 +369,8 @@ const messages: Record<string, MessageSpec> = {
       connect_timeout: 'duration',
       lb_policy: enumOf('ROUND_ROBIN', 'LEAST_REQUEST', 'RING_HASH', 'RANDOM', 'MAGLEV', 'CLUSTER_PROVIDED', 'LOAD_BALANCING_POLICY_CONFIG'),
       load_assignment: msg('ClusterLoadAssignment'),
+      eds_cluster_config: msg('EdsClusterConfig'),
+      outlier_detection: ignored('outlier detection is not enforced by the Isthmus proxy yet (a real Envoy enforces it); a warning is logged'),
       transport_socket: msg('TransportSocket'),
       http2_protocol_options: msg('Http2ProtocolOptions'),
       http_protocol_options: msg('Http1ProtocolOptions'),

@@ -31,10 +31,15 @@ export interface CertificateValidationContext {
   verify_certificate_spki?: string[];
   trust_chain_verification?: 'VERIFY_TRUST_CHAIN' | 'ACCEPT_UNTRUSTED';
 }
+export interface ConfigSource { ads?: Record<string, never>; resource_api_version?: string; initial_fetch_timeout?: Duration }
+export interface SdsSecretConfig { name: string; sds_config?: ConfigSource }
 export interface CommonTlsContext {
   tls_params?: TlsParameters;
   tls_certificates?: TlsCertificate[];
+  tls_certificate_sds_secret_configs?: SdsSecretConfig[];
   validation_context?: CertificateValidationContext;
+  validation_context_sds_secret_config?: SdsSecretConfig;
+  combined_validation_context?: { default_validation_context?: CertificateValidationContext; validation_context_sds_secret_config: SdsSecretConfig };
   alpn_protocols?: string[];
 }
 export interface DownstreamTlsContext { common_tls_context?: CommonTlsContext; require_client_certificate?: boolean; require_sni?: boolean; session_timeout?: Duration; disable_stateless_session_resumption?: boolean }
@@ -134,6 +139,7 @@ export interface HttpConnectionManager {
   stat_prefix: string;
   codec_type?: 'AUTO' | 'HTTP1' | 'HTTP2';
   route_config?: RouteConfiguration;
+  rds?: { route_config_name: string; config_source?: ConfigSource };
   http_filters?: HttpFilterConfig[];
   access_log?: AccessLogConfig[];
   use_remote_address?: boolean;
@@ -175,6 +181,8 @@ export interface Cluster {
   connect_timeout?: Duration;
   lb_policy?: string;
   load_assignment?: ClusterLoadAssignment;
+  eds_cluster_config?: { eds_config?: ConfigSource; service_name?: string };
+  outlier_detection?: Record<string, unknown>;
   transport_socket?: TypedExtension;
   http2_protocol_options?: Http2ProtocolOptions;
   http_protocol_options?: { accept_http_10?: boolean };
@@ -191,8 +199,16 @@ export interface Secret { name: string; tls_certificate?: TlsCertificate; valida
 
 export interface Admin { address?: Address; access_log_path?: string; access_log?: AccessLogConfig[] }
 export interface Node { id?: string; cluster?: string; metadata?: Record<string, unknown> }
+export interface ApiConfigSource {
+  api_type?: 'GRPC' | 'DELTA_GRPC' | 'AGGREGATED_GRPC' | 'AGGREGATED_DELTA_GRPC' | 'REST' | 'DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE';
+  transport_api_version?: string;
+  grpc_services?: Array<{ envoy_grpc?: { cluster_name: string; authority?: string }; timeout?: Duration }>;
+  set_node_on_first_message_only?: boolean;
+}
+export interface DynamicResources { lds_config?: ConfigSource; cds_config?: ConfigSource; ads_config?: ApiConfigSource }
 export interface Bootstrap {
   node?: Node;
   static_resources?: { listeners?: Listener[]; clusters?: Cluster[]; secrets?: Secret[] };
+  dynamic_resources?: DynamicResources;
   admin?: Admin;
 }

@@ -4,3 +4,7 @@ export { StatsStore } from './stats.js';
 export { parseClientHello } from './listener/tls-inspector.js';
 export { selectFilterChain } from './listener/filter-chain-match.js';
 export { RouteTable } from './http/route-table.js';
+export { AdsClient } from './xds-client/ads-client.js';
+export type { XdsCodec, DiscoveryRequest, DiscoveryResponse, AdsStatus } from './xds-client/ads-client.js';
+export { xdsBootstrap, XDS_CLUSTER } from './xds-client/bootstrap.js';
+export type { XdsBootstrapOptions } from './xds-client/bootstrap.js';

@@ -8,7 +8,13 @@ import { builtinHttpFilters } from './http/filters/index.js';
 import { ListenerRuntime } from './listener/listener.js';
 import { StatsStore } from './stats.js';
 import { createClusterManager } from './upstream/index.js';
-import type { ClusterManager } from './upstream/index.js';
+import type { UpstreamClusterManager } from './upstream/index.js';
+import { DynamicResources } from './dynamic.js';
+import { RouteStore } from './http/route-store.js';
+import { SecretStore } from './tls/sds.js';
+import { AdsClient } from './xds-client/ads-client.js';
+import type { XdsCodec } from './xds-client/ads-client.js';
+import { adsTarget } from './xds-client/connect.js';
 
 export const ISTHMUS_VERSION = '0.1.0';
 
@@ -30,9 +36,14 @@ export class ProxyServer {
   readonly stats = new StatsStore();
   private readonly listeners: ListenerRuntime[] = [];
   private admin: { port: number; close(): Promise<void> } | undefined;
+  private ads: AdsClient | undefined;
   private state: State = 'PRE_INITIALIZING';
   private readonly startedAt = Date.now();
-  readonly clusters: ClusterManager;
+  readonly clusters: UpstreamClusterManager;
+  readonly secrets = new SecretStore();
+  readonly routes = new RouteStore();
+  /** Resources from xDS; created with the server so an ADS client can apply to it. */
+  dynamic!: DynamicResources;
 
   private constructor(readonly bootstrap: Bootstrap, private readonly options: ProxyOptions, readonly source: string) {
     this.clusters = createClusterManager({ stats: this.stats, baseDir: options.baseDir ?? process.cwd(), ...(options.logger ? { logger: options.logger } : {}) });
@@ -42,6 +53,10 @@ export class ProxyServer {
   static async create(loaded: LoadedBootstrap, options: ProxyOptions = {}): Promise<ProxyServer> {
     const server = new ProxyServer(loaded.bootstrap, options, loaded.source);
     const resources = loaded.bootstrap.static_resources ?? {};
+    server.secrets.set(resources.secrets ?? []);
+    for (const [i, cluster] of (resources.clusters ?? []).entries()) {
+      if (cluster.outlier_detection) options.logger?.warn({ cluster: cluster.name, path: `static_resources.clusters[${i}].outlier_detection` }, 'outlier_detection is not enforced by the Isthmus proxy');
+    }
     try {
       for (const [i, cluster] of (resources.clusters ?? []).entries()) {
         try {
@@ -56,7 +71,13 @@ export class ProxyServer {
         baseDir: options.baseDir ?? process.cwd(),
         ...(options.logger ? { logger: options.logger } : {}),
         httpFilters: builtinHttpFilters(),
+        secrets: server.secrets,
+        routes: server.routes,
       };
+      server.dynamic = new DynamicResources(
+        server.clusters, server.routes, server.secrets, ctx,
+        new Set((resources.clusters ?? []).map((c) => c.name)), options.drainTimeMs ?? 5_000, options.logger,
+      );
       for (const [i, listener] of (resources.listeners ?? []).entries()) {
         server.listeners.push(await ListenerRuntime.create(listener, ctx, `static_resources.listeners[${i}]`));
       }
@@ -83,7 +104,7 @@ export class ProxyServer {
         serverInfo: () => this.serverInfo(),
         configDump: () => this.configDump(),
         clusters: () => this.clusterInfo(),
-        listeners: () => this.listeners.map((l) => ({ name: l.name, address: `${l.address.address}:${l.address.port}` })),
+        listeners: () => this.allListeners().map((l) => ({ name: l.name, address: `${l.address.address}:${l.address.port}` })),
         isReady: () => this.state === 'LIVE',
         state: () => this.state,
       });
@@ -92,18 +113,43 @@ export class ProxyServer {
     this.options.logger?.info({ listeners: this.listeners.map((l) => `${l.name} ${l.address.address}:${l.address.port}`), admin: this.admin?.port }, 'proxy started');
   }
 
+  /**
+   * Starts the ADS client when the bootstrap has dynamic_resources (what `--xds` generates). The codec
+   * is the protobuf layer; listeners and clusters then come from the control plane.
+   */
+  connectXds(codec: XdsCodec): AdsClient | undefined {
+    const target = adsTarget(this.bootstrap, this.options.baseDir ?? process.cwd());
+    if (!target) return undefined;
+    this.ads = new AdsClient({
+      address: target.address,
+      credentials: target.credentials,
+      ...(target.serverName ? { serverName: target.serverName } : {}),
+      node: this.bootstrap.node ?? { id: hostname() },
+      codec,
+      dynamic: this.dynamic,
+      ...(this.options.logger ? { logger: this.options.logger } : {}),
+    });
+    this.ads.start();
+    return this.ads;
+  }
+
   get adminPort(): number | undefined {
     return this.admin?.port;
   }
 
+  private allListeners(): ListenerRuntime[] {
+    return [...this.listeners, ...(this.dynamic?.listenerRuntimes() ?? [])];
+  }
+
   listenerPorts(): Record<string, number> {
-    return Object.fromEntries(this.listeners.map((l) => [l.name, l.address.port]));
+    return Object.fromEntries(this.allListeners().map((l) => [l.name, l.address.port]));
   }
 
   /** SIGTERM: stop accepting, let open connections finish for up to drainTimeMs, then close. */
   async stop(drainTimeMs = this.options.drainTimeMs ?? 5_000): Promise<void> {
     this.state = 'DRAINING';
-    await Promise.all(this.listeners.map((l) => l.drain(drainTimeMs)));
+    await this.ads?.stop();
+    await Promise.all([...this.listeners.map((l) => l.drain(drainTimeMs)), this.dynamic?.close()]);
     await this.clusters.close();
     await this.admin?.close();
   }
@@ -124,11 +170,18 @@ export class ProxyServer {
 
   private configDump(): object {
     const resources = this.bootstrap.static_resources ?? {};
+    const dyn = <T extends object>(entries: Iterable<{ resource: T; version: string; lastUpdated: Date }>, typeUrl: string) =>
+      [...entries].map((e) => ({ resource: { '@type': typeUrl, ...e.resource }, versionInfo: e.version, lastUpdated: e.lastUpdated }));
     return buildConfigDump({
       bootstrap: this.bootstrap,
       staticListeners: (resources.listeners ?? []).map((l) => ({ '@type': TYPE_URL.listener, ...l })),
       staticClusters: (resources.clusters ?? []).map((c) => ({ '@type': TYPE_URL.cluster, ...c })),
       staticRouteConfigs: [],
+      secrets: (resources.secrets ?? []).map((s) => ({ '@type': TYPE_URL.secret, ...s })),
+      dynamicListeners: dyn(this.dynamic.listeners.values(), TYPE_URL.listener),
+      dynamicClusters: dyn(this.dynamic.clusters.values(), TYPE_URL.cluster),
+      dynamicRouteConfigs: dyn(this.dynamic.routes.values(), TYPE_URL.routeConfiguration),
+      dynamicSecrets: dyn(this.dynamic.secrets.values(), TYPE_URL.secret),
       lastUpdated: new Date(this.startedAt),
     });
   }
@@ -138,7 +191,7 @@ export class ProxyServer {
       const cluster = this.clusters.get(name);
       return {
         name,
-        addedViaApi: false,
+        addedViaApi: this.dynamic.clusters.has(name),
         hosts: (cluster?.hosts() ?? []).map((h) => ({
           id: h.id,
           ...(h.hostname ? { hostname: h.hostname } : {}),

@@ -189,7 +189,7 @@ export class ActiveStream implements StreamInfo {
     applyHeaderMutations(upstreamHeaders, weighted?.request_headers_to_add, weighted?.request_headers_to_remove, vars);
     applyHeaderMutations(upstreamHeaders, route.request_headers_to_add, route.request_headers_to_remove, vars);
     applyHeaderMutations(upstreamHeaders, virtualHost.request_headers_to_add, virtualHost.request_headers_to_remove, vars);
-    applyHeaderMutations(upstreamHeaders, this.shared.config.route_config?.request_headers_to_add, this.shared.config.route_config?.request_headers_to_remove, vars);
+    applyHeaderMutations(upstreamHeaders, this.shared.routeConfig.request_headers_to_add, this.shared.routeConfig.request_headers_to_remove, vars);
 
     const routeTimeout = durationMs(action.timeout) ?? DEFAULT_ROUTE_TIMEOUT_MS;
     const retry = this.shared.retryPolicy(route, virtualHost);
@@ -306,7 +306,7 @@ export class ActiveStream implements StreamInfo {
     const vars = (name: string) => this.variable(name);
     applyHeaderMutations(head.headers, route.response_headers_to_add, route.response_headers_to_remove, vars);
     applyHeaderMutations(head.headers, vh.response_headers_to_add, vh.response_headers_to_remove, vars);
-    applyHeaderMutations(head.headers, this.shared.config.route_config?.response_headers_to_add, this.shared.config.route_config?.response_headers_to_remove, vars);
+    applyHeaderMutations(head.headers, this.shared.routeConfig.response_headers_to_add, this.shared.routeConfig.response_headers_to_remove, vars);
     for (let i = this.filters.length - 1; i >= 0; i--) await this.filters[i]?.encodeHeaders?.(head, this);
     this.responseCodeDetails = 'via_upstream';
     if (this.bufferResponseBody) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DataSource, HttpConnectionManager, Route, VirtualHost } from '../../envoy/index.js';
+import type { DataSource, HttpConnectionManager, Route, RouteConfiguration, VirtualHost } from '../../envoy/index.js';
 import type { AccessLogger } from '../access-log/index.js';
 import type { Counter, Gauge } from '../stats.js';
 import type { ClusterManager } from '../upstream/index.js';
@@ -10,7 +10,10 @@ import type { RouteTable } from './route-table.js';
 /** Everything the streams of one http_connection_manager share, compiled once per filter chain. */
 export interface HcmShared {
   readonly config: HttpConnectionManager;
-  readonly routeTable: RouteTable;
+  /** Replaced when RDS delivers a new version; a stream reads it once, when it routes. */
+  routeTable: RouteTable;
+  /** The route configuration in use (inline or from RDS), for header mutations at its level. */
+  routeConfig: RouteConfiguration;
   readonly filterFactories: ReadonlyArray<() => HttpFilter>;
   readonly clusters: ClusterManager;
   readonly accessLoggers: readonly AccessLogger[];

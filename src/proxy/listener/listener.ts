@@ -13,6 +13,8 @@ import { compileDownstreamTls } from '../tls/downstream.js';
 import type { DownstreamTls } from '../tls/downstream.js';
 import { peerSans } from '../tls/san.js';
 import type { ClusterManager } from '../upstream/index.js';
+import type { RouteStore } from '../http/route-store.js';
+import { SecretStore, resolveTlsContext } from '../tls/sds.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { duplicateMatchIndex, needsTlsInspection, selectFilterChain } from './filter-chain-match.js';
 import type { Candidate } from './filter-chain-match.js';
@@ -24,6 +26,25 @@ export interface ListenerContext {
   readonly baseDir: string;
   readonly logger?: Logger;
   readonly httpFilters: ReadonlyMap<string, HttpFilterFactory>;
+  /** SDS secrets; TLS contexts that name secrets are resolved against it. */
+  readonly secrets?: SecretStore;
+  /** RDS route configurations. */
+  readonly routes?: RouteStore;
+}
+
+/** A listener that names SDS secrets not delivered yet: it warms until they arrive (as Envoy). */
+export class MissingSecretsError extends Error {
+  constructor(readonly names: readonly string[], path: string) {
+    super(`${path}: waiting for SDS secrets ${names.join(', ')}`);
+    this.name = 'MissingSecretsError';
+  }
+}
+
+interface CompiledListener {
+  readonly chains: Candidate<CompiledChain>[];
+  readonly defaultChain: CompiledChain | undefined;
+  readonly inspect: boolean;
+  readonly secretNames: string[];
 }
 
 interface CompiledChain {
@@ -36,14 +57,17 @@ interface CompiledChain {
 
 let nextConnectionId = 1;
 
-async function compileChain(chain: FilterChain, ctx: ListenerContext, path: string): Promise<CompiledChain> {
+async function compileChain(chain: FilterChain, ctx: ListenerContext, path: string, secretNames: string[]): Promise<CompiledChain> {
   let tls: DownstreamTls | undefined;
   const socket = chain.transport_socket;
   if (socket) {
     const typeUrl = socket.typed_config?.['@type'];
     if (typeUrl === TYPE_URL.downstreamTlsContext) {
       const { '@type': _t, ...config } = socket.typed_config as Record<string, unknown>;
-      tls = compileDownstreamTls(config as DownstreamTlsContext, ctx.baseDir, `${path}.transport_socket.typed_config`);
+      const sds = resolveTlsContext(config as DownstreamTlsContext, ctx.secrets ?? new SecretStore());
+      secretNames.push(...sds.names);
+      if (sds.missing.length > 0) throw new MissingSecretsError(sds.missing, `${path}.transport_socket`);
+      tls = compileDownstreamTls(sds.resolved, ctx.baseDir, `${path}.transport_socket.typed_config`);
     } else if (typeUrl !== TYPE_URL.rawBuffer) {
       throw new Error(`${path}.transport_socket: unsupported transport socket "${socket.name}" (${typeUrl ?? 'no typed_config'}) on a listener; use DownstreamTlsContext`);
     }
@@ -65,20 +89,50 @@ export class ListenerRuntime {
   private readonly pendingTls = new Map<string, { chain: CompiledChain; info: ConnectionInfo }>();
   private draining = false;
 
+  private chains: Candidate<CompiledChain>[];
+  private defaultChain: CompiledChain | undefined;
+  private inspect: boolean;
+  /** SDS secrets the filter chains use; a change to one rebuilds the listener. */
+  secretNames: string[];
+
   private constructor(
-    readonly config: Listener,
+    public config: Listener,
     readonly name: string,
-    private readonly chains: Candidate<CompiledChain>[],
-    private readonly defaultChain: CompiledChain | undefined,
-    private readonly inspect: boolean,
+    compiled: CompiledListener,
     private readonly ctx: ListenerContext,
   ) {
-    for (const chain of [...chains.map((c) => c.value), ...(defaultChain ? [defaultChain] : [])]) this.watchTls(chain);
+    this.chains = compiled.chains;
+    this.defaultChain = compiled.defaultChain;
+    this.inspect = compiled.inspect;
+    this.secretNames = compiled.secretNames;
+    this.watchAllTls();
+  }
+
+  private watchAllTls(): void {
+    for (const chain of [...this.chains.map((c) => c.value), ...(this.defaultChain ? [this.defaultChain] : [])]) this.watchTls(chain);
   }
 
   static async create(config: Listener, ctx: ListenerContext, path: string): Promise<ListenerRuntime> {
     const address = config.address.socket_address;
     const name = config.name ?? `${address.address}_${address.port_value ?? 0}`;
+    return new ListenerRuntime(config, name, await ListenerRuntime.compile(config, ctx, path), ctx);
+  }
+
+  /**
+   * Applies a new version of this listener without closing it: new connections use the new filter
+   * chains, connections already open keep the chain they started with (Envoy drains those instead).
+   */
+  async update(config: Listener, path: string): Promise<void> {
+    const compiled = await ListenerRuntime.compile(config, this.ctx, path);
+    this.config = config;
+    this.chains = compiled.chains;
+    this.defaultChain = compiled.defaultChain;
+    this.inspect = compiled.inspect;
+    this.secretNames = compiled.secretNames;
+    this.watchAllTls();
+  }
+
+  private static async compile(config: Listener, ctx: ListenerContext, path: string): Promise<CompiledListener> {
     let inspector = false;
     for (const [i, f] of (config.listener_filters ?? []).entries()) {
       if (f.typed_config?.['@type'] === TYPE_URL.tlsInspector) inspector = true;
@@ -92,12 +146,13 @@ export class ListenerRuntime {
       throw new Error(`${path}.listener_filters: filter chains match on server_names, transport_protocol "tls" or application_protocols, which needs envoy.filters.listener.tls_inspector`);
     }
     const chains: Candidate<CompiledChain>[] = [];
+    const secretNames: string[] = [];
     for (const [i, chain] of chainsConfig.entries()) {
-      chains.push({ match: chain.filter_chain_match, value: await compileChain(chain, ctx, `${path}.filter_chains[${i}]`) });
+      chains.push({ match: chain.filter_chain_match, value: await compileChain(chain, ctx, `${path}.filter_chains[${i}]`, secretNames) });
     }
-    const defaultChain = config.default_filter_chain ? await compileChain(config.default_filter_chain, ctx, `${path}.default_filter_chain`) : undefined;
+    const defaultChain = config.default_filter_chain ? await compileChain(config.default_filter_chain, ctx, `${path}.default_filter_chain`, secretNames) : undefined;
     if (chains.length === 0 && !defaultChain) throw new Error(`${path}.filter_chains: a listener needs at least one filter chain`);
-    return new ListenerRuntime(config, name, chains, defaultChain, inspector, ctx);
+    return { chains, defaultChain, inspect: inspector, secretNames };
   }
 
   get address(): { address: string; port: number } {

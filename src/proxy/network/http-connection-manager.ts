@@ -56,7 +56,9 @@ async function compileHttpFilters(config: HttpConnectionManager, ctx: NetworkFil
  * connection preface with codec AUTO) on the connection, each request run as an ActiveStream.
  */
 export async function createHttpConnectionManager(config: HttpConnectionManager, ctx: NetworkFilterContext): Promise<NetworkFilter> {
-  const routeConfig = config.route_config ?? {};
+  if (config.rds && !ctx.routes) throw new Error(`${ctx.path}.rds: RDS needs a control plane (dynamic_resources / --xds); use an inline route_config`);
+  if (config.rds && config.route_config) throw new Error(`${ctx.path}: only one of route_config and rds may be set`);
+  const routeConfig = config.route_config ?? { name: config.rds?.route_config_name ?? '' };
   const duplicate = RouteTable.duplicateDomain(routeConfig);
   if (duplicate) throw new Error(`${ctx.path}.route_config: domain "${duplicate}" appears in more than one virtual host`);
   const filterFactories = await compileHttpFilters(config, ctx);
@@ -66,6 +68,7 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
   const shared: HcmShared = {
     config,
     routeTable: new RouteTable(routeConfig),
+    routeConfig,
     filterFactories,
     clusters: ctx.clusters,
     accessLoggers: createAccessLoggers(config.access_log, ctx.baseDir),
@@ -85,6 +88,14 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
     directResponseBody: (source) => readDataSource(source, ctx.baseDir, 'direct_response.body'),
   };
 
+  // RDS: until the route configuration arrives every request gets 404 (NR), as in Envoy.
+  const unwatch = config.rds && ctx.routes
+    ? ctx.routes.watch(config.rds.route_config_name, (rc) => {
+      if (RouteTable.duplicateDomain(rc)) return; // rejected when applied; keep the last good table
+      shared.routeTable = new RouteTable(rc);
+      shared.routeConfig = rc;
+    })
+    : undefined;
   const cxTotal = stats.counter(`${prefix}downstream_cx_total`);
   const cxActive = stats.gauge(`${prefix}downstream_cx_active`);
   const cxHttp1 = stats.counter(`${prefix}downstream_cx_http1_total`);
@@ -168,6 +179,7 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
       socket.on('data', onData);
     },
     async close() {
+      unwatch?.();
       http1.closeAllConnections?.();
       await Promise.all(shared.accessLoggers.map((l) => l.close()));
     },

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ConnectionInfo } from '../listener/connection-info.js';
 import type { HttpFilterFactory } from '../http/filter.js';
+import type { RouteStore } from '../http/route-store.js';
 import type { StatsStore } from '../stats.js';
 import type { ClusterManager } from '../upstream/index.js';
 
@@ -20,6 +21,8 @@ export interface NetworkFilterContext {
   readonly baseDir: string;
   readonly logger?: Logger;
   readonly httpFilters: ReadonlyMap<string, HttpFilterFactory>;
+  /** Route configurations from RDS, for connection managers configured with `rds`. */
+  readonly routes?: RouteStore;
   /** Config path of this filter, for error messages. */
   readonly path: string;
 }

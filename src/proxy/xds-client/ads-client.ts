@@ -1,0 +1,223 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { TYPE_URL } from '../../envoy/index.js';
+import type { Node } from '../../envoy/index.js';
+import type { ApplyResult, DynamicResources } from '../dynamic.js';
+
+/** What the ADS client needs from the protobuf layer (src/envoy/proto). */
+export interface XdsCodec {
+  encodeDiscoveryRequest(request: DiscoveryRequest): Buffer;
+  decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponse;
+  /** Decodes one resource (google.protobuf.Any) into snake_case JSON. */
+  decodeResource(any: { type_url: string; value: Uint8Array }): Record<string, unknown>;
+}
+
+export interface DiscoveryRequest {
+  version_info: string;
+  node?: Node;
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail?: { code: number; message: string };
+}
+
+export interface DiscoveryResponse {
+  version_info: string;
+  resources: Array<{ type_url: string; value: Uint8Array }>;
+  type_url: string;
+  nonce: string;
+}
+
+const ADS_METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+/** Envoy's order: clusters before their endpoints, listeners before their routes, secrets as needed. */
+const TYPES = [TYPE_URL.cluster, TYPE_URL.clusterLoadAssignment, TYPE_URL.listener, TYPE_URL.routeConfiguration, TYPE_URL.secret] as const;
+const GRPC_INVALID_ARGUMENT = 3;
+
+export interface AdsClientOptions {
+  /** host:port of the control plane's ADS server. */
+  readonly address: string;
+  readonly node: Node;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly codec: XdsCodec;
+  readonly dynamic: DynamicResources;
+  readonly logger?: Logger;
+  readonly serverName?: string;
+  /** Back-off between reconnects: starts at min, doubles to max, with jitter. */
+  readonly backoffMs?: { min: number; max: number };
+}
+
+interface TypeState {
+  /** Last version this proxy accepted (sent back with every request, as Envoy does). */
+  version: string;
+  nonce: string;
+  names: string[];
+  /** Whether a request for this type went out on the current stream. */
+  subscribed: boolean;
+  lastError?: string;
+}
+
+export interface AdsStatus {
+  readonly connected: boolean;
+  readonly types: Record<string, { version: string; nonce: string; names: string[]; lastError?: string }>;
+}
+
+/**
+ * The proxy's ADS client (state of the world): subscribes CDS and LDS, then EDS, RDS and SDS for the
+ * names those resources refer to; applies each response to the running proxy and ACKs it, or NACKs it
+ * with the reason. While the control plane is away the proxy keeps serving its last good
+ * configuration, and the client reconnects with back-off, resending the versions it has.
+ */
+export class AdsClient {
+  private readonly client: grpc.Client;
+  private stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
+  private readonly state = new Map<string, TypeState>(TYPES.map((t) => [t, { version: '', nonce: '', names: [], subscribed: false }]));
+  private attempt = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private connected = false;
+  private firstRequestSent = false;
+
+  constructor(private readonly options: AdsClientOptions) {
+    this.client = new grpc.Client(options.address, options.credentials, {
+      ...(options.serverName ? { 'grpc.ssl_target_name_override': options.serverName } : {}),
+      'grpc.keepalive_time_ms': 30_000,
+    });
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.stream?.cancel();
+    await this.queue.catch(() => undefined);
+    this.client.close();
+  }
+
+  status(): AdsStatus {
+    return {
+      connected: this.connected,
+      types: Object.fromEntries([...this.state].map(([t, s]) => [t, { version: s.version, nonce: s.nonce, names: s.names, ...(s.lastError ? { lastError: s.lastError } : {}) }])),
+    };
+  }
+
+  private connect(): void {
+    const codec = this.options.codec;
+    const stream = this.client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
+      ADS_METHOD,
+      (req) => codec.encodeDiscoveryRequest(req),
+      (bytes) => codec.decodeDiscoveryResponse(bytes),
+    );
+    this.stream = stream;
+    this.firstRequestSent = false;
+    for (const s of this.state.values()) {
+      s.subscribed = false;
+      s.nonce = '';
+    }
+    stream.on('data', (response: DiscoveryResponse) => {
+      if (!this.connected) this.options.logger?.info({ address: this.options.address }, 'connected to the control plane');
+      this.connected = true;
+      this.attempt = 0;
+      // One response at a time, in order: CDS must be applied before the EDS it leads to.
+      this.queue = this.queue.then(() => this.onResponse(stream, response)).catch((err: unknown) => {
+        this.options.logger?.error({ err }, 'xDS response handling failed');
+      });
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (!this.stopped) this.options.logger?.warn({ code: err.code, details: err.details, address: this.options.address }, 'xDS stream closed; serving the last good configuration');
+    });
+    stream.on('close', () => {
+      this.connected = false;
+      if (this.stream === stream) this.stream = undefined;
+      if (!this.stopped) this.reconnectLater();
+    });
+    this.subscribe(stream, TYPE_URL.cluster, []);
+    this.subscribe(stream, TYPE_URL.listener, []);
+  }
+
+  private reconnectLater(): void {
+    const { min, max } = this.options.backoffMs ?? { min: 500, max: 30_000 };
+    const delay = Math.min(max, min * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+    this.attempt += 1;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+    this.timer.unref();
+  }
+
+  private send(stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>, request: DiscoveryRequest): void {
+    const withNode = this.firstRequestSent ? request : { ...request, node: this.options.node };
+    this.firstRequestSent = true;
+    stream.write(withNode);
+  }
+
+  private subscribe(stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>, typeUrl: string, names: string[]): void {
+    const s = this.state.get(typeUrl) as TypeState;
+    s.names = names;
+    s.subscribed = true;
+    this.send(stream, { version_info: s.version, resource_names: names, type_url: typeUrl, response_nonce: s.nonce });
+  }
+
+  /** Subscribes named types (EDS, RDS, SDS) when the set of names the proxy needs has changed. */
+  private updateSubscriptions(stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+    const dynamic = this.options.dynamic;
+    const wanted: Record<string, string[]> = {
+      [TYPE_URL.clusterLoadAssignment]: dynamic.edsResourceNames(),
+      [TYPE_URL.routeConfiguration]: dynamic.rdsResourceNames(),
+      [TYPE_URL.secret]: dynamic.sdsResourceNames(),
+    };
+    for (const [typeUrl, names] of Object.entries(wanted)) {
+      const s = this.state.get(typeUrl) as TypeState;
+      const sorted = [...new Set(names)].sort();
+      if (s.subscribed && sorted.join('\n') === [...s.names].sort().join('\n')) continue;
+      if (!s.subscribed && sorted.length === 0) continue;
+      this.subscribe(stream, typeUrl, sorted);
+    }
+  }
+
+  private async onResponse(stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>, response: DiscoveryResponse): Promise<void> {
+    const s = this.state.get(response.type_url);
+    if (!s) {
+      this.send(stream, { version_info: '', resource_names: [], type_url: response.type_url, response_nonce: response.nonce, error_detail: { code: GRPC_INVALID_ARGUMENT, message: `unsupported type ${response.type_url}` } });
+      return;
+    }
+    let result: ApplyResult;
+    try {
+      const resources = response.resources.map((any, i) => {
+        if (any.type_url !== response.type_url) throw new Error(`resources[${i}] is a ${any.type_url}, not a ${response.type_url}`);
+        return this.options.codec.decodeResource(any);
+      });
+      result = await this.apply(response.type_url, resources, response.version_info);
+    } catch (err) {
+      result = { error: (err as Error).message };
+    }
+    s.nonce = response.nonce;
+    if (result.error) {
+      s.lastError = result.error;
+      this.options.logger?.warn({ type: response.type_url, version: response.version_info, error: result.error }, 'xDS update rejected (NACK); the last good configuration keeps serving');
+      this.send(stream, { version_info: s.version, resource_names: s.names, type_url: response.type_url, response_nonce: response.nonce, error_detail: { code: GRPC_INVALID_ARGUMENT, message: result.error } });
+    } else {
+      s.version = response.version_info;
+      delete s.lastError;
+      this.options.logger?.debug({ type: response.type_url, version: response.version_info, resources: response.resources.length }, 'xDS update applied (ACK)');
+      this.send(stream, { version_info: s.version, resource_names: s.names, type_url: response.type_url, response_nonce: response.nonce });
+    }
+    this.updateSubscriptions(stream);
+  }
+
+  private apply(typeUrl: string, resources: Record<string, unknown>[], version: string): Promise<ApplyResult> | ApplyResult {
+    const dynamic = this.options.dynamic;
+    switch (typeUrl) {
+      case TYPE_URL.cluster: return dynamic.applyClusters(resources, version);
+      case TYPE_URL.clusterLoadAssignment: return dynamic.applyEndpoints(resources);
+      case TYPE_URL.listener: return dynamic.applyListeners(resources, version);
+      case TYPE_URL.routeConfiguration: return dynamic.applyRoutes(resources, version);
+      case TYPE_URL.secret: return dynamic.applySecrets(resources, version);
+      default: return { error: `unsupported type ${typeUrl}` };
+    }
+  }
+}
+

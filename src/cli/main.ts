@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerCaCommands } from './commands/ca.js';
+import { registerConfigCommands } from './commands/config.js';
+import { registerContextCommands } from './commands/contexts.js';
+import { registerControlPlaneCommand } from './commands/controlplane.js';
+import { registerProxyStatusCommands } from './commands/proxy-status.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerQuickstart } from './commands/quickstart.js';
 
@@ -14,6 +19,11 @@ export function buildProgram(): Command {
   registerCaCommands(program);
   registerProxyCommand(program);
   registerQuickstart(program);
+  registerContextCommands(program);
+  registerConfigCommands(program);
+  registerAnalyzeCommand(program);
+  registerControlPlaneCommand(program);
+  registerProxyStatusCommands(program);
   return program;
 }
 

@@ -5,3 +5,10 @@ export type { Spec, MessageSpec, SchemaRegistry, ValidationError } from './valid
 export { loadBootstrapFile, validateBootstrap, validateMessage, EnvoyConfigError } from './bootstrap.js';
 export type { LoadedBootstrap } from './bootstrap.js';
 export type * from './types.js';
+export {
+  encodeAny, decodeAny, encodeMessage, decodeMessage, preloadEnvoyProtos, ProtoError, jsonName, protoIncludeDirs, CORE_PROTO_FILES,
+  ADS_SERVICE_NAME, discoveryCodec,
+} from './proto/index.js';
+export type {
+  EncodedAny, ProtoErrorCode, XdsNode, RpcStatus, DiscoveryRequest, DiscoveryResponse, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource,
+} from './proto/index.js';

@@ -243,7 +243,7 @@ const messages: Record<string, MessageSpec> = {
 
   // ---- routes
   RouteConfiguration: {
-    fields: { name: 'string', virtual_hosts: list(msg('VirtualHost')), validate_clusters: 'bool', internal_only_headers: list('string'), ...HEADER_VALUE_OPTIONS },
+    fields: { name: 'string', virtual_hosts: list(msg('VirtualHost')), validate_clusters: 'bool', ignore_port_in_host_matching: 'bool', internal_only_headers: list('string'), ...HEADER_VALUE_OPTIONS },
   },
   VirtualHost: {
     fields: {
@@ -370,6 +370,7 @@ const messages: Record<string, MessageSpec> = {
       lb_policy: enumOf('ROUND_ROBIN', 'LEAST_REQUEST', 'RING_HASH', 'RANDOM', 'MAGLEV', 'CLUSTER_PROVIDED', 'LOAD_BALANCING_POLICY_CONFIG'),
       load_assignment: msg('ClusterLoadAssignment'),
       eds_cluster_config: msg('EdsClusterConfig'),
+      common_lb_config: ignored('panic thresholds and locality settings do not apply without health checking'),
       outlier_detection: ignored('outlier detection is not enforced by the Isthmus proxy yet (a real Envoy enforces it); a warning is logged'),
       transport_socket: msg('TransportSocket'),
       http2_protocol_options: msg('Http2ProtocolOptions'),
@@ -405,9 +406,11 @@ const messages: Record<string, MessageSpec> = {
       use_downstream_protocol_config: msg('UseDownstreamHttpConfig'),
       auto_config: msg('AutoHttpConfig'),
       common_http_protocol_options: msg('HttpProtocolOptionsCommon'),
+      upstream_http_protocol_options: msg('UpstreamHttpProtocolOptions'),
     },
     oneOf: [{ fields: ['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'] }],
   },
+  UpstreamHttpProtocolOptions: { fields: { auto_sni: 'bool', auto_san_validation: 'bool', override_auto_sni_header: 'string' } },
   ExplicitHttpConfig: { fields: { http_protocol_options: msg('Http1ProtocolOptions'), http2_protocol_options: msg('Http2ProtocolOptions') } },
   UseDownstreamHttpConfig: { fields: { http_protocol_options: msg('Http1ProtocolOptions'), http2_protocol_options: msg('Http2ProtocolOptions') } },
   AutoHttpConfig: { fields: { http_protocol_options: msg('Http1ProtocolOptions'), http2_protocol_options: msg('Http2ProtocolOptions') } },

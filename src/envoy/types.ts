@@ -128,7 +128,7 @@ export interface Route extends HeaderMutations {
 export interface VirtualHost extends HeaderMutations {
   name: string; domains: string[]; routes?: Route[]; require_tls?: 'NONE' | 'EXTERNAL_ONLY' | 'ALL'; retry_policy?: RetryPolicy;
 }
-export interface RouteConfiguration extends HeaderMutations { name?: string; virtual_hosts?: VirtualHost[]; validate_clusters?: boolean; internal_only_headers?: string[] }
+export interface RouteConfiguration extends HeaderMutations { name?: string; virtual_hosts?: VirtualHost[]; validate_clusters?: boolean; ignore_port_in_host_matching?: boolean; internal_only_headers?: string[] }
 
 export interface SubstitutionFormatString { text_format?: string; text_format_source?: DataSource; json_format?: Record<string, unknown>; omit_empty_values?: boolean }
 export interface AccessLogConfig { name: string; typed_config?: TypedConfig & { path?: string; log_format?: SubstitutionFormatString } }

@@ -8,6 +8,7 @@ import type { ListenerContext } from './listener/listener.js';
 import { resolveTlsContext } from './tls/sds.js';
 import type { SecretStore } from './tls/sds.js';
 import type { UpstreamClusterManager } from './upstream/index.js';
+import { applyAutoSni } from './upstream/auto-sni.js';
 
 /** The outcome of applying one xDS response: an error (for the NACK) when something was refused. */
 export interface ApplyResult {
@@ -131,7 +132,8 @@ export class DynamicResources {
     return failures.length ? { error: failures.join('; ') } : {};
   }
 
-  private async addCluster(cluster: Cluster): Promise<string | undefined> {
+  private async addCluster(config: Cluster): Promise<string | undefined> {
+    const cluster = applyAutoSni(config);
     let resolved = cluster;
     const tls = cluster.transport_socket?.typed_config;
     if (tls && tls['@type'] === TYPE_URL.upstreamTlsContext) {

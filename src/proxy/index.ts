@@ -8,3 +8,4 @@ export { AdsClient } from './xds-client/ads-client.js';
 export type { XdsCodec, DiscoveryRequest, DiscoveryResponse, AdsStatus } from './xds-client/ads-client.js';
 export { xdsBootstrap, XDS_CLUSTER } from './xds-client/bootstrap.js';
 export type { XdsBootstrapOptions } from './xds-client/bootstrap.js';
+export { envoyXdsCodec } from './xds-client/codec.js';

@@ -10,6 +10,7 @@ import { StatsStore } from './stats.js';
 import { createClusterManager } from './upstream/index.js';
 import type { UpstreamClusterManager } from './upstream/index.js';
 import { DynamicResources } from './dynamic.js';
+import { applyAutoSni } from './upstream/auto-sni.js';
 import { RouteStore } from './http/route-store.js';
 import { SecretStore } from './tls/sds.js';
 import { AdsClient } from './xds-client/ads-client.js';
@@ -60,7 +61,7 @@ export class ProxyServer {
     try {
       for (const [i, cluster] of (resources.clusters ?? []).entries()) {
         try {
-          await server.clusters.addOrUpdate(cluster);
+          await server.clusters.addOrUpdate(applyAutoSni(cluster));
         } catch (err) {
           throw new Error(`static_resources.clusters[${i}] (${cluster.name}): ${(err as Error).message}`, { cause: err });
         }

@@ -44,7 +44,7 @@ describe('isthmus ca serve + ca request', () => {
   });
 
   it('ca request --token gets a first certificate', async () => {
-    const r = await isthmus(['ca', 'request', '--server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--out', dir('sleep'), '--token', await token(SLEEP), '--ttl', '2h']);
+    const r = await isthmus(['ca', 'request', '--ca-server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--out', dir('sleep'), '--token', await token(SLEEP), '--ttl', '2h']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`received ${SLEEP}`);
     expect(((await stat(dir('sleep', 'key.pem'))).mode & 0o777).toString(8)).toBe('600');
@@ -59,7 +59,7 @@ describe('isthmus ca serve + ca request', () => {
   it('ca request --cert-dir renews with the current certificate, in place', async () => {
     const before = await leafOf(dir('sleep'));
     const oldKey = await readFile(dir('sleep', 'key.pem'), 'utf8');
-    const r = await isthmus(['ca', 'request', '--server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--cert-dir', dir('sleep'), '--out', dir('sleep'), '-o', 'json']);
+    const r = await isthmus(['ca', 'request', '--ca-server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--cert-dir', dir('sleep'), '--out', dir('sleep'), '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { spiffeId: string; serialNumber: string; dir: string };
     expect(out.spiffeId).toBe(SLEEP);
@@ -71,19 +71,19 @@ describe('isthmus ca serve + ca request', () => {
     const v = await openssl(['verify', '-CAfile', dir('root', 'root-cert.pem'), '-untrusted', dir('sleep', 'cert.pem'), dir('sleep', 'cert.pem')]);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     // The renewed certificate renews again: the chain the CLI wrote is one the service accepts.
-    const again = await isthmus(['ca', 'request', '--server', address, '--root', dir('root'), '--spiffe', SLEEP, '--cert-dir', dir('sleep'), '--out', dir('sleep-2')]);
+    const again = await isthmus(['ca', 'request', '--ca-server', address, '--root', dir('root'), '--spiffe', SLEEP, '--cert-dir', dir('sleep'), '--out', dir('sleep-2')]);
     expect(again.code, again.stderr).toBe(0);
   });
 
   it('ca request for another identity than the token names is refused with the reason', async () => {
-    const r = await isthmus(['ca', 'request', '--server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', 'spiffe://cluster.local/ns/kube-system/sa/admin', '--out', dir('admin'), '--token', await token(SLEEP)]);
+    const r = await isthmus(['ca', 'request', '--ca-server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', 'spiffe://cluster.local/ns/kube-system/sa/admin', '--out', dir('admin'), '--token', await token(SLEEP)]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('the CA service refused');
     expect(r.stderr).toContain(`entitled only to ${SLEEP}`);
   });
 
   it('ca request without credentials says what to pass', async () => {
-    const r = await isthmus(['ca', 'request', '--server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--out', dir('none')]);
+    const r = await isthmus(['ca', 'request', '--ca-server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--out', dir('none')]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('no credentials');
     expect(r.stderr).toContain('fix: pass --token');
@@ -92,7 +92,7 @@ describe('isthmus ca serve + ca request', () => {
   it('stops on SIGTERM and exits cleanly', async () => {
     const ended = await serve?.stop();
     expect(ended).toEqual({ code: 0, signal: null });
-    const r = await isthmus(['ca', 'request', '--server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--out', dir('late'), '--token', await token(SLEEP)], { timeoutMs: 15_000 });
+    const r = await isthmus(['ca', 'request', '--ca-server', address, '--root', dir('root', 'root-cert.pem'), '--spiffe', SLEEP, '--out', dir('late'), '--token', await token(SLEEP)], { timeoutMs: 15_000 });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('the CA service refused or failed');
   });

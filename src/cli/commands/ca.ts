@@ -265,7 +265,7 @@ export function registerCaCommands(program: Command): void {
 
   ca.command('request')
     .description('get a certificate from a CA service, as a proxy does (first time with a token, renewal with the current certificate)')
-    .requiredOption('--server <host:port>', 'address of the CA service')
+    .requiredOption('--ca-server <host:port>', 'address of the CA service (Istio: 15012)')
     .requiredOption('--root <file>', "PEM roots to verify the CA service's certificate (root-cert.pem)")
     .requiredOption('--spiffe <id>', 'the identity to ask for')
     .requiredOption('--out <dir>', 'directory to write cert.pem, key.pem and ca-cert.pem into')
@@ -273,7 +273,9 @@ export function registerCaCommands(program: Command): void {
     .option('--cert-dir <dir>', 'authenticate with the certificate and key in this directory (renewal)')
     .option('--ttl <duration>', 'requested lifetime (the CA default when left out)')
     .option('--key-type <type>', 'ec-p256 or rsa-2048', 'ec-p256')
-    .action(action(async (opts: { server: string; root: string; spiffe: string; out: string; token?: string; certDir?: string; ttl?: string; keyType: string }, cmd: Command) => {
+    .action(action(async (localOpts: { caServer: string; root: string; spiffe: string; out: string; token?: string; certDir?: string; ttl?: string; keyType: string }, cmd: Command) => {
+      // --token is also a global flag (the management API's); whichever parsed it, here it is the bootstrap token.
+      const opts = { ...localOpts, token: localOpts.token ?? cmd.optsWithGlobals<{ token?: string }>().token };
       const rootsPem = (await readBundleSource(opts.root)).pem;
       let clientCertificate: { certPem: string; keyPem: string } | undefined;
       if (opts.certDir) {
@@ -287,7 +289,7 @@ export function registerCaCommands(program: Command): void {
         });
       }
       const response = await requestCertificate({
-        address: opts.server,
+        address: opts.caServer,
         rootsPem,
         spiffeId: opts.spiffe,
         keyType: parseKeyType(opts.keyType),

@@ -2,8 +2,35 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { IsthmusError, writeFileAtomic } from '../../common/index.js';
 import { loadBootstrapFile } from '../../envoy/index.js';
-import { ProxyServer } from '../../proxy/index.js';
-import { action } from '../action.js';
+import { ProxyServer, envoyXdsCodec, xdsBootstrap } from '../../proxy/index.js';
+import type { LoadedBootstrap } from '../../envoy/index.js';
+import { action, collect } from '../action.js';
+
+function pairs(list: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new IsthmusError('ERR_PROXY_CONFIG', `${flag} "${item}" is not key=value`, { hint: `write ${flag} app=istio-ingressgateway` });
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The bootstrap for --xds: node identity and metadata from the flags, ADS to the control plane. */
+function xdsLoaded(opts: { xds?: string; nodeId?: string; nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string }): LoadedBootstrap {
+  const namespace = opts.namespace ?? 'default';
+  const nodeId = opts.nodeId ?? `${opts.proxyType}~127.0.0.1~isthmus-proxy-${process.pid}.${namespace}~${namespace}.svc.cluster.local`;
+  const metadata: Record<string, unknown> = { NAMESPACE: namespace, PROXY_TYPE: opts.proxyType, LABELS: pairs(opts.label, '--label'), ...pairs(opts.meta, '--meta') };
+  if (opts.portMap) metadata.PORT_MAP = opts.portMap;
+  const bootstrap = xdsBootstrap({
+    address: opts.xds as string,
+    nodeId,
+    ...(opts.nodeCluster ? { nodeCluster: opts.nodeCluster } : {}),
+    metadata: metadata as Record<string, string>,
+    adminPort: Number(opts.adminPort),
+  });
+  return { bootstrap, baseDir: process.cwd(), source: `--xds ${opts.xds}` };
+}
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'off'];
 
@@ -14,18 +41,30 @@ export function registerProxyCommand(program: Command): void {
     .option('-c, --config-path <file>', 'Envoy v3 bootstrap, YAML or JSON')
     .option('-l, --log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
     .option('--drain-time-s <seconds>', 'on SIGTERM, how long open connections may finish', '5')
+    .option('--xds <host:port>', 'get listeners, routes, clusters, endpoints and secrets from a control plane over ADS')
+    .option('--node-id <id>', "the proxy's xDS node id (Istio form: router~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local)")
+    .option('--node-cluster <name>', 'the xDS node cluster (default: from the node id)')
+    .option('--proxy-type <type>', 'router (a gateway) or sidecar', 'sidecar')
+    .option('--namespace <ns>', 'namespace of the proxy (node metadata NAMESPACE)')
+    .option('--label <key=value>', 'a workload label, as Gateway selectors match them (repeatable)', collect, [])
+    .option('--port-map <from:to,...>', 'gateway service port -> listener port, e.g. 80:8080,443:8443')
+    .option('--meta <key=value>', 'extra node metadata, e.g. ROUTER_MODE=sni-dnat (repeatable)', collect, [])
+    .option('--admin-port <port>', 'admin port with --xds (default: any free port)', '0')
     .option('--admin-address-path <file>', 'write the admin address (ip:port) to this file once listening, as Envoy does')
     .option('--mode <mode>', "'serve', or 'validate' to check the config and exit", 'serve')
-    .action(action(async (opts: { configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string }) => {
-      if (!opts.configPath) {
-        throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON)' });
+    .action(action(async (opts: {
+      configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string; xds?: string; nodeId?: string;
+      nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string;
+    }) => {
+      if (!opts.configPath && !opts.xds) {
+        throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
       }
       if (!LEVELS.includes(opts.logLevel)) {
         throw new IsthmusError('ERR_PROXY_CONFIG', `unknown log level "${opts.logLevel}"`, { hint: `use one of ${LEVELS.join(', ')}` });
       }
       const level = opts.logLevel === 'critical' ? 'fatal' : opts.logLevel === 'off' ? 'silent' : opts.logLevel;
       const logger = pino({ name: 'isthmus-proxy', level }, pino.destination(2));
-      const loaded = await loadBootstrapFile(opts.configPath);
+      const loaded = opts.configPath ? await loadBootstrapFile(opts.configPath) : xdsLoaded(opts);
       const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000 });
       if (opts.mode === 'validate') {
         await server.stop(0);
@@ -33,6 +72,7 @@ export function registerProxyCommand(program: Command): void {
         return;
       }
       await server.start();
+      if (loaded.bootstrap.dynamic_resources?.ads_config) server.connectXds(envoyXdsCodec());
       if (opts.adminAddressPath && server.adminPort !== undefined) {
         const host = loaded.bootstrap.admin?.address?.socket_address.address ?? '127.0.0.1';
         await writeFileAtomic(opts.adminAddressPath, `${host}:${server.adminPort}`);

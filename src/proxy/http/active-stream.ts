@@ -101,7 +101,7 @@ export class ActiveStream implements StreamInfo {
   }
 
   private route(): MatchedRoute | undefined {
-    if (this.routeCache === null) this.routeCache = this.shared.routeTable.match(this.head, this.shared.config.strip_any_host_port === true);
+    if (this.routeCache === null) this.routeCache = this.shared.routeTable.match(this.head, this.shared.config.strip_any_host_port === true || this.shared.routeConfig.ignore_port_in_host_matching === true);
     return this.routeCache;
   }
 

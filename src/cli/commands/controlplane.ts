@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { ControlPlane } from '../../controlplane/index.js';
+import { action } from '../action.js';
+
+export function registerControlPlaneCommand(program: Command): void {
+  program
+    .command('controlplane')
+    .description('run a mesh control plane (the istiod role): config store, validation, Istio -> Envoy translation, ADS, CA')
+    .requiredOption('--state-dir <dir>', 'where config written through the control plane, and the CA, persist')
+    .option('--config-dir <dir>', 'a directory of Istio YAML files, watched for changes')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of a new mesh CA', 'cluster.local')
+    .option('--xds-address <host:port>', 'ADS (gRPC) address', '127.0.0.1:15010')
+    .option('--management-address <host:port>', 'management API address (isthmus apply/get/proxy-status talk to it)', '127.0.0.1:15014')
+    .option('--ca-address <host:port>', 'CSR-signing service (Istio CA API) address; off when not given')
+    .option('--token <token>', 'require this bearer token on the management API')
+    .option('--name <name>', 'the name proxy-status shows for this control plane')
+    .option('-r, --revision <rev>', 'revision (e.g. 1-17), shown in proxy-status')
+    .option('--filter-gateway-cluster-config', "Istio's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: gateways get only the clusters their routes use")
+    .option('--verify-certificate-at-client', "Istio's VERIFY_CERTIFICATE_AT_CLIENT: TLS origination without caCertificates verifies against the system roots")
+    .option('-l, --log-level <level>', 'log level', 'info')
+    .action(action(async (opts: {
+      stateDir: string; configDir?: string; trustDomain: string; xdsAddress: string; managementAddress: string; caAddress?: string;
+      token?: string; name?: string; revision?: string; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; logLevel: string;
+    }, cmd: Command) => {
+      opts.token ??= cmd.optsWithGlobals<{ token?: string }>().token; // also a global flag
+      const logger = pino({ name: 'isthmus-controlplane', level: opts.logLevel }, pino.destination(2));
+      const cp = new ControlPlane({
+        stateDir: opts.stateDir,
+        ...(opts.configDir ? { configDir: opts.configDir } : {}),
+        trustDomain: opts.trustDomain,
+        xdsAddress: opts.xdsAddress,
+        managementAddress: opts.managementAddress,
+        ...(opts.caAddress ? { caAddress: opts.caAddress } : {}),
+        ...(opts.token ? { managementToken: opts.token } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.revision ? { revision: opts.revision } : {}),
+        translate: { filterGatewayClusterConfig: opts.filterGatewayClusterConfig === true, verifyCertificateAtClient: opts.verifyCertificateAtClient === true },
+        logger,
+      });
+      await cp.start();
+      const ports = cp.ports;
+      process.stderr.write(`control plane ${cp.name} ready: xDS 127.0.0.1:${ports.xds}, management ${cp.management.url}${ports.ca ? `, CA 127.0.0.1:${ports.ca}` : ''} (Ctrl-C to stop)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void cp.stop().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    }));
+}

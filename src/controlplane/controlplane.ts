@@ -1,0 +1,188 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { XdsNode } from '../envoy/index.js';
+import { TYPE_URL } from '../envoy/index.js';
+import { CertificateAuthority, IstioCaServer, loadCertificateAuthority, writePluginCa, writeRootCa } from '../pki/index.js';
+import { startManagementServer } from './management/index.js';
+import type { ManagementServer } from './management/index.js';
+import { proxyDisplayName, proxyNodeOf } from './node.js';
+import { sdsSecrets } from './secrets.js';
+import { createFileStore } from './store/index.js';
+import type { ConfigStore } from './store/index.js';
+import { clusterRows, endpointRows, listenerRows, routeRows, translate } from './translate/index.js';
+import type { ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
+import { Snapshot, SnapshotCache, XdsServer } from './xds/index.js';
+
+export interface ControlPlaneOptions {
+  readonly stateDir: string;
+  readonly configDir?: string;
+  readonly trustDomain?: string;
+  /** host:port for ADS (Istio: 15010 plaintext). */
+  readonly xdsAddress?: string;
+  /** host:port of the management API (apply/get/delete, proxy-status, proxy-config). */
+  readonly managementAddress?: string;
+  /** host:port of the CSR-signing service (Istio: 15012); off when undefined. */
+  readonly caAddress?: string;
+  readonly managementToken?: string;
+  /** Istio's pilot settings (PILOT_FILTER_GATEWAY_CLUSTER_CONFIG, VERIFY_CERTIFICATE_AT_CLIENT, ...). */
+  readonly translate?: TranslateOptions;
+  /** The name proxy-status prints in its ISTIOD column. */
+  readonly name?: string;
+  readonly revision?: string;
+  readonly logger?: Logger;
+}
+
+interface ConnectedProxy {
+  readonly node: XdsNode;
+  readonly proxy: ProxyNode;
+  result?: TranslateResult;
+}
+
+/**
+ * One mesh's control plane (the istiod role): the config store feeds translation per connected
+ * proxy; snapshots go to the ADS server; the CA signs workload certificates; the management API
+ * takes apply/get/delete and answers proxy-status and proxy-config.
+ */
+export class ControlPlane {
+  readonly cache = new SnapshotCache({ debounceMs: 50, maxDelayMs: 500 });
+  readonly xds: XdsServer;
+  store!: ConfigStore;
+  ca!: CertificateAuthority;
+  management!: ManagementServer;
+  private caServer: IstioCaServer | undefined;
+  private readonly proxies = new Map<string, ConnectedProxy>();
+  private xdsPort = 0;
+  private unwatch: (() => void) | undefined;
+
+  constructor(private readonly options: ControlPlaneOptions) {
+    this.xds = new XdsServer({
+      cache: this.cache,
+      controlPlaneId: this.name,
+      onNodeConnected: (node) => this.onConnected(node),
+      onNodeDisconnected: (node) => {
+        this.proxies.delete(node.id ?? '');
+      },
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  }
+
+  get name(): string {
+    return this.options.name ?? `isthmus${this.options.revision ? `-${this.options.revision}` : ''}`;
+  }
+
+  get ports(): { xds: number; management: number; ca?: number } {
+    return { xds: this.xdsPort, management: this.management.port, ...(this.caServer ? { ca: this.caServer.port } : {}) };
+  }
+
+  async start(): Promise<void> {
+    this.ca = await this.loadOrCreateCa();
+    this.store = await createFileStore({ stateDir: this.options.stateDir, ...(this.options.configDir ? { configDir: this.options.configDir } : {}), ...(this.options.logger ? { logger: this.options.logger } : {}) });
+    this.unwatch = this.store.watch(() => this.pushAll());
+    this.xdsPort = await this.xds.listen(this.options.xdsAddress ?? '127.0.0.1:15010', grpc.ServerCredentials.createInsecure());
+    if (this.options.caAddress) {
+      const [host, port] = splitAddress(this.options.caAddress);
+      this.caServer = new IstioCaServer({ authority: this.ca, host, port, ...(this.options.logger ? { logger: this.options.logger } : {}) });
+      await this.caServer.start();
+    }
+    const [mHost, mPort] = splitAddress(this.options.managementAddress ?? '127.0.0.1:15014');
+    this.management = await startManagementServer({
+      store: this.store,
+      host: mHost,
+      port: mPort,
+      ...(this.options.managementToken ? { token: this.options.managementToken } : {}),
+      providers: {
+        proxyStatus: () => this.proxyStatus(),
+        proxyConfig: ({ proxy, type }) => this.proxyConfig(proxy, type),
+      },
+      ...(this.options.logger ? { logger: this.options.logger } : {}),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    await this.management?.close();
+    await this.caServer?.stop();
+    await this.xds.close();
+    this.cache.close();
+    await this.store?.close();
+  }
+
+  /** The mesh CA: a root and a mesh intermediate in the state dir, made on first start. */
+  private async loadOrCreateCa(): Promise<CertificateAuthority> {
+    const dir = join(this.options.stateDir, 'ca');
+    if (existsSync(join(dir, 'mesh-ca', 'ca-key.pem'))) return loadCertificateAuthority(join(dir, 'mesh-ca'));
+    const root = await CertificateAuthority.createRoot({ trustDomain: this.options.trustDomain ?? 'cluster.local' });
+    const mesh = await root.createIntermediate({ name: 'mesh-ca' });
+    await writeRootCa(join(dir, 'root'), root);
+    await writePluginCa(join(dir, 'mesh-ca'), mesh);
+    return mesh;
+  }
+
+  private async onConnected(node: XdsNode): Promise<void> {
+    const proxy = proxyNodeOf(node);
+    this.proxies.set(proxy.id, { node, proxy });
+    this.push(proxy.id);
+  }
+
+  private pushAll(): void {
+    for (const id of this.proxies.keys()) this.push(id);
+  }
+
+  /** Translates the current config for one proxy and hands the snapshot to the ADS server. */
+  private push(id: string): void {
+    const connected = this.proxies.get(id);
+    if (!connected) return;
+    const config = this.store.snapshot();
+    const result = translate(config, connected.proxy, this.options.translate ?? {});
+    const sds = sdsSecrets(result.secrets, config, connected.proxy.namespace, this.ca);
+    for (const w of result.warnings) this.options.logger?.debug({ proxy: id, ...w }, 'translation warning');
+    if (sds.missing.length > 0) this.options.logger?.warn({ proxy: id, missing: sds.missing }, 'secrets referenced by the config are not in the store; listeners that need them stay warming');
+    try {
+      this.cache.setSnapshot(id, new Snapshot({
+        [TYPE_URL.cluster]: { resources: result.clusters as unknown as Record<string, unknown>[] },
+        [TYPE_URL.clusterLoadAssignment]: { resources: result.endpoints as unknown as Record<string, unknown>[] },
+        [TYPE_URL.listener]: { resources: result.listeners as unknown as Record<string, unknown>[] },
+        [TYPE_URL.routeConfiguration]: { resources: result.routes as unknown as Record<string, unknown>[] },
+        [TYPE_URL.secret]: { resources: sds.secrets as unknown as Record<string, unknown>[] },
+      }));
+      connected.result = result;
+    } catch (err) {
+      // A snapshot that does not encode never reaches a proxy; the last good one stays.
+      this.options.logger?.error({ proxy: id, err: (err as Error).message }, 'snapshot refused; the proxy keeps its last good config');
+    }
+  }
+
+  /** istioctl proxy-status rows, as JSON. */
+  proxyStatus(): unknown {
+    return this.xds.proxyStatus().map((s) => ({
+      name: proxyDisplayName(s.nodeId),
+      nodeId: s.nodeId,
+      cluster: s.cluster || 'Kubernetes',
+      controlPlane: this.name,
+      version: (s.metadata.ISTIO_VERSION as string | undefined) ?? '1.17.2',
+      types: s.types,
+    }));
+  }
+
+  /** istioctl proxy-config: rows and the Envoy JSON last sent to a proxy. */
+  proxyConfig(proxy: string, type: string): unknown {
+    const match = [...this.proxies.values()].find((p) => p.proxy.id === proxy || proxyDisplayName(p.proxy.id) === proxy || proxyDisplayName(p.proxy.id).startsWith(`${proxy}`));
+    const result = match?.result;
+    if (!match || !result) return undefined;
+    switch (type) {
+      case 'routes': return { rows: routeRows(result.routes, result.listeners), resources: result.routes };
+      case 'listeners': return { rows: listenerRows(result.listeners), resources: result.listeners };
+      case 'clusters': return { rows: clusterRows(result.clusters), resources: result.clusters };
+      case 'endpoints': return { rows: endpointRows(result.endpoints), resources: result.endpoints };
+      case 'secret': return { rows: result.secrets.map((name) => ({ name })), resources: result.secrets };
+      default: return undefined;
+    }
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i) || '127.0.0.1', Number(address.slice(i + 1))];
+}

@@ -1,0 +1,6 @@
+// The control plane: config store, management API (and, from their owners, translate and xds).
+export * from './store/index.js';
+export * from './management/index.js';
+export { ControlPlane } from './controlplane.js';
+export type { ControlPlaneOptions } from './controlplane.js';
+export { proxyNodeOf, proxyDisplayName } from './node.js';

@@ -1,0 +1,50 @@
+import type { XdsNode } from '../envoy/index.js';
+import type { ProxyNode } from './translate/index.js';
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/**
+ * What the control plane knows about a proxy from its xDS node, as istiod reads it: the id
+ * `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` and ISTIO_META_* metadata (NAMESPACE,
+ * LABELS, ROUTER_MODE, NETWORK, CLUSTER_ID, SERVICE_ACCOUNT, and Isthmus' PORT_MAP "80:8080,443:8443").
+ */
+export function proxyNodeOf(node: XdsNode): ProxyNode {
+  const id = node.id ?? '';
+  const parts = id.split('~');
+  const meta = (node.metadata ?? {}) as Record<string, unknown>;
+  const type = parts.length === 4 && parts[0] === 'router' ? 'router' : str(meta.PROXY_TYPE) === 'router' ? 'router' : 'sidecar';
+  const podAndNs = parts.length === 4 ? (parts[2] ?? '') : id;
+  const namespace = str(meta.NAMESPACE) ?? (podAndNs.includes('.') ? podAndNs.slice(podAndNs.lastIndexOf('.') + 1) : 'default');
+  const labels: Record<string, string> = {};
+  if (meta.LABELS && typeof meta.LABELS === 'object') {
+    for (const [k, v] of Object.entries(meta.LABELS as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;
+  }
+  const portMap: Record<number, number> = {};
+  for (const pair of (str(meta.PORT_MAP) ?? '').split(',').filter(Boolean)) {
+    const [from, to] = pair.split(':').map(Number);
+    if (Number.isInteger(from) && Number.isInteger(to)) portMap[from as number] = to as number;
+  }
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') metadata[k] = v;
+  const network = str(meta.NETWORK);
+  const serviceAccount = str(meta.SERVICE_ACCOUNT);
+  return {
+    id,
+    type,
+    namespace,
+    labels,
+    cluster: node.cluster ?? str(meta.CLUSTER_ID) ?? 'Kubernetes',
+    metadata,
+    portMap,
+    ...(network ? { network } : {}),
+    ...(serviceAccount ? { serviceAccount } : {}),
+  };
+}
+
+/** The NAME column of proxy-status: `<pod>.<namespace>` from an Istio node id, else the id. */
+export function proxyDisplayName(nodeId: string): string {
+  const parts = nodeId.split('~');
+  return parts.length === 4 ? (parts[2] ?? nodeId) : nodeId;
+}

@@ -1,0 +1,150 @@
+/**
+ * translate(snapshot, proxy, options): the Envoy resources one proxy gets (Istio's ConfigGenerator for
+ * one push). Pure: the same input gives the same output, byte for byte, with a content version per type.
+ */
+import type { ClusterLoadAssignment, Listener, RouteConfiguration } from '../../envoy/index.js';
+import { buildClusters } from './clusters.js';
+import type { ClusterContext, ClusterSet } from './clusters.js';
+import { destinationRuleFor } from './destination-rule.js';
+import type { DestinationRuleIndex } from './destination-rule.js';
+import { toEnvoyDuration } from './durations.js';
+import type { XdsCluster } from './envoy-ext.js';
+import { accessLogs } from './filters.js';
+import { buildGatewayListeners } from './gateway-listeners.js';
+import { mergeGateways, selectGateways } from './gateway-merge.js';
+import { buildGatewayRoutes } from './gateway-routes.js';
+import { healthClusters, healthListeners } from './health.js';
+import type { RouteContext } from './http-routes.js';
+import type { ConfigSnapshot, MeshConfigSpec, ProxyNode, TranslateOptions } from './input.js';
+import { referencedClusters, referencedSecrets } from './references.js';
+import { buildServiceRegistry, visibleServices } from './registry.js';
+import type { RegistryService } from './registry.js';
+import { buildSidecarOutbound } from './sidecar.js';
+import { DEFAULT_SYSTEM_CA_BUNDLE } from './tls.js';
+import { contentVersion } from './version.js';
+import { bindVirtualServices } from './virtual-services.js';
+import type { TranslateWarning, WarningSink } from './warnings.js';
+
+export interface ResourceVersions {
+  readonly listeners: string;
+  readonly routes: string;
+  readonly clusters: string;
+  readonly endpoints: string;
+  readonly secrets: string;
+}
+
+export interface TranslateResult {
+  readonly listeners: Listener[];
+  readonly routes: RouteConfiguration[];
+  readonly clusters: XdsCluster[];
+  readonly endpoints: ClusterLoadAssignment[];
+  /** SDS secret names the resources reference (kubernetes://<credentialName>, default, ROOTCA, ...). */
+  readonly secrets: string[];
+  readonly warnings: TranslateWarning[];
+  readonly versions: ResourceVersions;
+}
+
+export function meshConfigOf(snapshot: ConfigSnapshot): MeshConfigSpec {
+  const mc = snapshot.meshConfig;
+  if (!mc) return {};
+  return 'spec' in mc && mc.spec ? mc.spec : (mc as MeshConfigSpec);
+}
+
+const byName = <T extends { name?: string }>(a: T, b: T): number => ((a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0);
+
+interface Built {
+  listeners: Listener[];
+  routes: RouteConfiguration[];
+  clusters: ClusterSet;
+}
+
+function translateRouter(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, options: TranslateOptions, mesh: MeshConfigSpec, warn: WarningSink): Built {
+  const merged = mergeGateways(selectGateways(snapshot, proxy), proxy, warn);
+  if (merged.ports.length === 0) warn('proxy', `no Gateway selects labels ${JSON.stringify(proxy.labels ?? {})} of ${proxy.id}`);
+  const virtualServices = bindVirtualServices(snapshot, proxy.namespace, routeCtx.domainSuffix);
+  const ruleFor = (s: RegistryService) => destinationRuleFor(ctx.drIndex, proxy, s.hostname, s.namespace);
+  const log = accessLogs(mesh);
+  const { listeners, passthroughTargets } = buildGatewayListeners({ routes: routeCtx, virtualServices, services, ruleFor, ...(log ? { accessLog: log } : {}), warn }, merged);
+  const routes = buildGatewayRoutes(routeCtx, merged, virtualServices);
+  let clusters = buildClusters(ctx, services);
+  if (options.filterGatewayClusterConfig) {
+    // PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: only what this gateway's routes and tcp proxies use.
+    const used = referencedClusters(listeners, routes);
+    clusters = { clusters: clusters.clusters.filter((c) => used.has(c.name)), endpoints: clusters.endpoints.filter((e) => used.has(e.cluster_name ?? '')) };
+  }
+  // AUTO_PASSTHROUGH targets get SNI-named clusters, without TLS: the client's mTLS goes through.
+  const sniHosts = new Set(passthroughTargets.map((t) => t.sni));
+  const targetServices = [...new Set(passthroughTargets.map((t) => t.service))];
+  const sni = buildClusters(ctx, targetServices, 'sni-dnat');
+  clusters.clusters.push(...sni.clusters.filter((c) => sniHosts.has(c.name)));
+  clusters.endpoints.push(...sni.endpoints.filter((e) => sniHosts.has(e.cluster_name ?? '')));
+  return { listeners, routes, clusters };
+}
+
+function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, mesh: MeshConfigSpec, warn: WarningSink): Built {
+  const virtualServices = bindVirtualServices(snapshot, proxy.namespace, routeCtx.domainSuffix);
+  const log = accessLogs(mesh);
+  const { listeners, routes } = buildSidecarOutbound({ routes: routeCtx, virtualServices, services, domainSuffix: routeCtx.domainSuffix, ...(log ? { accessLog: log } : {}), warn });
+  return { listeners, routes, clusters: buildClusters(ctx, services) };
+}
+
+export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: TranslateOptions = {}): TranslateResult {
+  const warnings: TranslateWarning[] = [];
+  const warn: WarningSink = (resource, message) => warnings.push({ resource, message });
+  const mesh = meshConfigOf(snapshot);
+  const domainSuffix = options.domainSuffix ?? 'cluster.local';
+  const registry = buildServiceRegistry(snapshot, options);
+  warnings.push(...registry.warnings);
+  const services = visibleServices(registry, proxy.namespace);
+  const drIndex: DestinationRuleIndex = { rules: snapshot.destinationRules ?? [], rootNamespace: mesh.rootNamespace ?? 'istio-system', domainSuffix };
+  const ctx: ClusterContext = {
+    proxy,
+    drIndex,
+    trustDomain: mesh.trustDomain ?? 'cluster.local',
+    connectTimeout: toEnvoyDuration(mesh.connectTimeout) ?? '10s',
+    dnsRefreshRate: toEnvoyDuration(mesh.dnsRefreshRate) ?? '60s',
+    trust: {
+      verifyCertificateAtClient: options.verifyCertificateAtClient ?? mesh.verifyCertificateAtClient ?? false,
+      systemCaBundlePath: options.systemCaBundlePath ?? DEFAULT_SYSTEM_CA_BUNDLE,
+      ...(options.systemCaBundlePem !== undefined ? { systemCaBundlePem: options.systemCaBundlePem } : {}),
+      extraTrustedRoots: options.extraTrustedRoots ?? mesh.extraTrustedRoots ?? [],
+    },
+    enableAutoSni: options.enableAutoSni ?? true,
+    enableAutoMtls: mesh.enableAutoMtls ?? true,
+    warn,
+  };
+  const routeCtx: RouteContext = { proxy, registry, domainSuffix, ...(mesh.defaultHttpRetryPolicy ? { defaultRetry: mesh.defaultHttpRetryPolicy } : {}) };
+
+  const built = proxy.type === 'router' ? translateRouter(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn) : translateSidecar(snapshot, proxy, services, ctx, routeCtx, mesh, warn);
+  const listeners = built.listeners;
+  const clusters: XdsCluster[] = built.clusters.clusters;
+  if (options.healthListeners ?? true) {
+    const taken = new Set(listeners.map((l) => l.address.socket_address.port_value));
+    for (const l of healthListeners()) {
+      if (taken.has(l.address.socket_address.port_value)) warn('proxy', `port ${l.address.socket_address.port_value} is used by a server; the standard ${l.name} listener is not added`);
+      else listeners.push(l);
+    }
+    clusters.push(...healthClusters(options.adminAddress ?? { address: '127.0.0.1', port: 15000 }));
+  }
+
+  listeners.sort(byName);
+  const routes = built.routes.sort(byName);
+  clusters.sort(byName);
+  const endpoints = built.clusters.endpoints.sort((a, b) => ((a.cluster_name ?? '') < (b.cluster_name ?? '') ? -1 : (a.cluster_name ?? '') > (b.cluster_name ?? '') ? 1 : 0));
+  const secrets = referencedSecrets([listeners, clusters]);
+  return {
+    listeners,
+    routes,
+    clusters,
+    endpoints,
+    secrets,
+    warnings,
+    versions: {
+      listeners: contentVersion(listeners),
+      routes: contentVersion(routes),
+      clusters: contentVersion(clusters),
+      endpoints: contentVersion(endpoints),
+      secrets: contentVersion(secrets),
+    },
+  };
+}

@@ -1,0 +1,18 @@
+export { XdsServer } from './server.js';
+export type { XdsServerOptions } from './server.js';
+export { SnapshotCache } from './snapshot-cache.js';
+export type { SnapshotCacheOptions, SnapshotWatcher } from './snapshot-cache.js';
+export { Snapshot } from './snapshot.js';
+export type { SnapshotInput, SnapshotTypeInput, SnapshotResource } from './snapshot.js';
+export { checkConsistency } from './consistency.js';
+export type { ConsistencyResult, ConsistencyInput } from './consistency.js';
+export { ProxyStatusRegistry } from './status.js';
+export type { ProxyStatus, TypeSyncStatus, SyncState, XdsIdentity, ConnectionInfo } from './status.js';
+export { allowAll, peerCertificateAuthenticator, bearerTokenAuthenticator } from './auth.js';
+export type { Authenticator, AdsCall, PeerCertificateOptions } from './auth.js';
+export { adsServiceDefinition } from './service.js';
+export { XdsError, grpcStatusOf } from './errors.js';
+export type { XdsErrorCode } from './errors.js';
+export { XDS_TYPES, PUSH_ORDER } from './resource-types.js';
+export type { XdsTypeName, XdsTypeUrl } from './resource-types.js';
+export { Debouncer } from './debounce.js';

@@ -1,0 +1,191 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { preloadEnvoyProtos } from '../../envoy/index.js';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse, XdsNode } from '../../envoy/index.js';
+import { allowAll } from './auth.js';
+import type { Authenticator } from './auth.js';
+import { DeltaStream } from './delta-stream.js';
+import { XdsError, grpcStatusOf } from './errors.js';
+import { RejectedVersions } from './rejected-versions.js';
+import { isXdsTypeUrl } from './resource-types.js';
+import { adsServiceDefinition } from './service.js';
+import type { SnapshotCache } from './snapshot-cache.js';
+import { SotwStream } from './sotw-stream.js';
+import { ProxyStatusRegistry } from './status.js';
+import type { ConnectionInfo, ProxyStatus, XdsIdentity } from './status.js';
+import type { StreamContext } from './stream-context.js';
+
+export interface XdsServerOptions {
+  readonly cache: SnapshotCache;
+  /**
+   * Called once per stream with the node from its first request, before anything is answered, so a
+   * translator can build that node's snapshot. A rejection ends the stream (an XdsError keeps its code).
+   */
+  readonly onNodeConnected?: (node: XdsNode, connection: ConnectionInfo) => Promise<void> | void;
+  readonly onNodeDisconnected?: (node: XdsNode, connection: ConnectionInfo) => void;
+  /** Who is calling; allow-all by default (plaintext tests). */
+  readonly authenticate?: Authenticator;
+  /** A response unanswered for this long makes the proxy STALE in proxyStatus() (default 5 s). */
+  readonly staleAfterMs?: number;
+  /** Sent in every response's control_plane.identifier. */
+  readonly controlPlaneId?: string;
+  readonly logger?: Logger;
+}
+
+interface StreamHandler<Req> {
+  handle(request: Req): void;
+  start(): void;
+  stop(): void;
+}
+
+type Protocol = 'sotw' | 'delta';
+
+/**
+ * The ADS server: moves messages between gRPC streams and the snapshot cache. State of the world
+ * (StreamAggregatedResources) and incremental (DeltaAggregatedResources) for LDS, RDS, CDS, EDS, SDS.
+ */
+export class XdsServer {
+  readonly status: ProxyStatusRegistry;
+  private readonly rejected = new RejectedVersions();
+  private readonly active = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
+  private readonly options: XdsServerOptions;
+  private grpcServer: grpc.Server | undefined;
+  private connectionSeq = 0;
+  private nonceSeq = 0;
+
+  constructor(options: XdsServerOptions) {
+    this.options = options;
+    this.status = new ProxyStatusRegistry(options.staleAfterMs ?? 5_000);
+  }
+
+  /** Adds the ADS service to a gRPC server the caller runs (e.g. next to the CA service). */
+  register(server: grpc.Server): void {
+    preloadEnvoyProtos();
+    server.addService(adsServiceDefinition, {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.serve(call, 'sotw'),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.serve(call, 'delta'),
+    });
+  }
+
+  /** Starts a gRPC server of its own; returns the bound port (give port 0 for any free port). */
+  async listen(address = '127.0.0.1:0', credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+    const server = new grpc.Server();
+    this.register(server);
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, credentials, (err, bound) => (err ? reject(new XdsError('ERR_XDS_LISTEN', `cannot listen on ${address}: ${err.message}`, { cause: err })) : resolve(bound)));
+    });
+    this.grpcServer = server;
+    this.options.logger?.info({ port }, 'xDS (ADS) server listening');
+    return port;
+  }
+
+  /** Ends every stream (proxies reconnect to another replica) and stops the server if it owns one. */
+  async close(): Promise<void> {
+    for (const call of this.active) call.end();
+    this.active.clear();
+    const server = this.grpcServer;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => server.forceShutdown(), 2_000);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  /** Every connected proxy with its sync state per type (proxy-status). */
+  proxyStatus(): ProxyStatus[] {
+    return this.status.list((nodeId, typeUrl) => (isXdsTypeUrl(typeUrl) ? this.options.cache.getSnapshot(nodeId)?.version(typeUrl) : undefined));
+  }
+
+  get connectionCount(): number {
+    return this.active.size;
+  }
+
+  private serve<Req extends { node?: XdsNode }, Res>(call: grpc.ServerDuplexStream<Req, Res>, protocol: Protocol): void {
+    const anyCall = call as unknown as grpc.ServerDuplexStream<unknown, unknown>;
+    this.active.add(anyCall);
+    const connectionId = String(++this.connectionSeq);
+    const authenticate = this.options.authenticate ?? allowAll;
+    const identity: Promise<XdsIdentity> = Promise.resolve().then(() => authenticate(call));
+    let handler: StreamHandler<Req> | undefined;
+    let info: ConnectionInfo | undefined;
+    let closed = false;
+    // Requests are handled one at a time, in order, even while onNodeConnected is pending.
+    let queue = Promise.resolve();
+
+    const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
+      this.active.delete(anyCall);
+      handler?.stop();
+      if (info) {
+        this.status.disconnect(connectionId);
+        this.options.onNodeDisconnected?.(info.node, info);
+      }
+    };
+    const fail = (err: unknown): void => {
+      if (closed) return;
+      const status = grpcStatusOf(err);
+      this.options.logger?.warn({ connection: connectionId, peer: call.getPeer(), node: info?.node.id, code: grpc.status[status.code], reason: status.details }, 'xDS stream refused');
+      if (!(err instanceof XdsError)) this.options.logger?.error({ err }, 'unexpected error in an xDS stream');
+      cleanup();
+      call.emit('error', { code: status.code, details: status.details });
+    };
+
+    identity.catch(fail);
+    const first = async (request: Req): Promise<StreamHandler<Req>> => {
+      const node = request.node;
+      if (!node?.id) throw new XdsError('ERR_XDS_NO_NODE', 'the first request of an xDS stream must carry node.id', { hint: 'set node.id in the proxy bootstrap' });
+      info = { connectionId, node, identity: await identity, peer: call.getPeer(), protocol };
+      try {
+        await this.options.onNodeConnected?.(node, info);
+      } catch (err) {
+        if (err instanceof XdsError) throw err;
+        throw new XdsError('ERR_XDS_NODE_SETUP', `cannot prepare the config of node "${node.id}": ${(err as Error).message}`, { cause: err });
+      }
+      this.status.connect(info);
+      const context: StreamContext = {
+        connectionId,
+        nodeId: node.id,
+        cache: this.options.cache,
+        status: this.status,
+        rejected: this.rejected,
+        nextNonce: () => String(++this.nonceSeq),
+        controlPlaneId: this.options.controlPlaneId ?? 'isthmus',
+        logger: this.options.logger,
+      };
+      const send = (response: Res): void => {
+        if (!closed) call.write(response);
+      };
+      const created = (protocol === 'sotw'
+        ? new SotwStream(context, send as unknown as (r: DiscoveryResponse) => void)
+        : new DeltaStream(context, send as unknown as (r: DeltaDiscoveryResponse) => void)) as unknown as StreamHandler<Req>;
+      if (closed) return created;
+      created.start();
+      this.options.logger?.info({ connection: connectionId, node: node.id, cluster: node.cluster, protocol, principal: info.identity.principal }, 'proxy connected');
+      return created;
+    };
+
+    call.on('data', (request: Req) => {
+      queue = queue
+        .then(async () => {
+          if (closed) return;
+          if (!handler) handler = await first(request);
+          else if (request.node?.id && request.node.id !== info?.node.id) {
+            throw new XdsError('ERR_XDS_NODE_CHANGED', `the stream started as node "${info?.node.id}" and now says "${request.node.id}"`, { hint: 'one stream serves one node; open another stream' });
+          }
+          if (!closed) handler.handle(request);
+        })
+        .catch(fail);
+    });
+    call.on('end', () => {
+      cleanup();
+      call.end();
+    });
+    call.on('cancelled', cleanup);
+    call.on('error', cleanup);
+    call.on('close', cleanup);
+  }
+}

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, run } from '../helpers/index.js';
+import { seedPki } from './helpers/pki.js';
+
+const LAMBDA_PAGE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'lambda-hello-world.html'));
+const NODE_ID = 'router~127.0.0.1~istio-ingressgateway-57dc66d6ff-d2r75.istio-ingress~istio-ingress.svc.cluster.local';
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${args.join(' ')}\n${out}`)), 15_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, output: () => out });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await done;
+  clearTimeout(t);
+}
+
+/**
+ * Seed 000, mesh B, end to end through the control plane: the seed's resources applied unmodified
+ * (the ServiceEntry only gains the local ALB's address and port), the mtls-credential secret created
+ * from the seed's openssl certificates, and an ingress gateway proxy fed over ADS.
+ */
+describe('control plane: seed 000 mesh B -> ingress gateway over xDS', () => {
+  let dir: string;
+  let alb: Server;
+  let albPort: number;
+  let cp: ChildProcess | undefined;
+  let gw: ChildProcess | undefined;
+  let server: string;
+  let gwPort: number;
+  let gwOutput: () => string;
+  const isthmus = (args: string[], input?: string) => run('node', [CLI, '--server', server, ...args], input === undefined ? {} : { input });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'isthmus-cp-seed000-'));
+    for (const [name, st] of [['server', 'Zamunda'], ['client', 'Wakanda']] as const) {
+      await run('openssl', ['req', '-x509', '-nodes', '-days', '365', '-newkey', 'rsa:2048', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`), '-subj', `/C=NT/ST=${st}/O=Solo.io/OU=Solo.io/CN=*`]);
+    }
+    const pki = await seedPki(dir);
+    const albCert = await pki.issue(pki.meshCa, 'alb', 'spiffe://cluster.local/ns/aws/sa/alb', ['alb.jesus2.solo.io']);
+    alb = createServer({ cert: readFileSync(albCert.cert), key: readFileSync(albCert.key) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': LAMBDA_PAGE.length });
+      res.end(LAMBDA_PAGE);
+    });
+    await new Promise<void>((r) => alb.listen(0, '127.0.0.1', r));
+    albPort = (alb.address() as { port: number }).port;
+
+    const started = await startProcess(['controlplane', '--state-dir', join(dir, 'state'), '--xds-address', '127.0.0.1:0', '--management-address', '127.0.0.1:0', '-r', '1-17'],
+      /xDS 127\.0\.0\.1:(\d+), management (http:\/\/127\.0\.0\.1:\d+)/);
+    cp = started.child;
+    server = started.match[2] as string;
+    const xdsPort = Number(started.match[1]);
+
+    expect((await isthmus(['create', 'namespace', 'istio-ingress'])).code).toBe(0);
+    const se = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'seeds', '000-6-mesh-b-serviceentry-destinationrule-alb.yaml'), 'utf8')
+      .replace('  resolution: DNS', `  resolution: DNS\n  endpoints:\n  - address: 127.0.0.1\n    ports:\n      https: ${albPort}`);
+    const applied = await isthmus(['apply', '-f', '-'], se);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toContain('serviceentry.networking.istio.io/se-alb-ext created');
+    const gwApplied = await isthmus(['apply', '-f', '-'], readFileSync(join(import.meta.dirname, '..', 'fixtures', 'seeds', '000-7-mesh-b-gateway-virtualservice-lambda.yaml'), 'utf8'));
+    expect(gwApplied.stdout).toContain('virtualservice.networking.istio.io/vs-lambda created');
+    const secret = await isthmus(['create', '-n', 'istio-ingress', 'secret', 'generic', 'mtls-credential',
+      `--from-file=key=${join(dir, 'server.key')}`, `--from-file=cert=${join(dir, 'server.crt')}`, `--from-file=cacert=${join(dir, 'client.crt')}`]);
+    expect(secret.code).toBe(0);
+
+    gwPort = await freePort();
+    const gateway = await startProcess(['proxy', '--xds', `127.0.0.1:${xdsPort}`, '--node-id', NODE_ID, '--proxy-type', 'router', '--namespace', 'istio-ingress',
+      '--label', 'app=istio-ingressgateway', '--label', 'istio=ingressgateway', '--label', 'istio.io/rev=1-17', '--port-map', `443:${gwPort},80:0`],
+      /connected to the control plane/);
+    gw = gateway.child;
+    gwOutput = gateway.output;
+  }, 60_000);
+
+  afterAll(async () => {
+    await stop(gw);
+    await stop(cp);
+    await new Promise((r) => alb?.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const curlLambda = () => run('curl', ['--cert', join(dir, 'client.crt'), '--key', join(dir, 'client.key'), '--cacert', join(dir, 'server.crt'),
+    `https://lambda.external:${gwPort}/get`, '--resolve', `lambda.external:${gwPort}:127.0.0.1`, '-isk', '--max-time', '5']);
+
+  async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (ok(v) || Date.now() > deadline) return v;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it('proxy-status lists the gateway, synced', async () => {
+    const res = await eventually(() => isthmus(['proxy-status']), (r) => /SYNCED\s+SYNCED/.test(r.stdout));
+    expect(res.stdout).toMatch(/^NAME\s+CLUSTER\s+CDS\s+LDS\s+EDS\s+RDS\s+ECDS\s+ISTIOD\s+VERSION/);
+    expect(res.stdout).toMatch(/istio-ingressgateway-57dc66d6ff-d2r75\.istio-ingress\s+\S+\s+SYNCED\s+SYNCED/);
+  });
+
+  it("proxy-config routes prints the seed's row", async () => {
+    const res = await isthmus(['proxy-config', 'routes', 'istio-ingressgateway-57dc66d6ff-d2r75.istio-ingress']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/https\.443\.https\.eastwestgateway\.istio-ingress\s+lambda\.external\s+\/\*\s+vs-lambda\.istio-ingress/);
+  });
+
+  it("the seed's curl through the gateway gets the Lambda page; without a client certificate it is refused", async () => {
+    const res = await eventually(curlLambda, (r) => r.stdout.startsWith('HTTP/2 200'));
+    if (!res.stdout.startsWith('HTTP/2 200')) console.log(gwOutput());
+    expect(res.stdout).toMatch(/^HTTP\/2 200/);
+    expect(res.stdout.endsWith(LAMBDA_PAGE.toString())).toBe(true);
+    const refused = await run('curl', ['--cacert', join(dir, 'server.crt'), `https://lambda.external:${gwPort}/get`, '--resolve', `lambda.external:${gwPort}:127.0.0.1`, '-isk', '--max-time', '5']);
+    expect(refused.code).not.toBe(0);
+  });
+
+  it('an invalid resource is refused with its field path and the previous config keeps serving', async () => {
+    const bad = await isthmus(['apply', '-f', '-'], `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata:
+  name: vs-lambda
+  namespace: istio-ingress
+spec:
+  hosts: [lambda.external]
+  gateways: [eastwestgateway]
+  http:
+  - route:
+    - destination: { host: alb.jesus2.solo.io, port: { number: 443 } }
+      weight: 30
+    - destination: { host: alb.jesus2.solo.io, port: { number: 443 } }
+      weight: 30
+`);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/spec\.http\[0\]\.route/);
+    const broken = await isthmus(['apply', '-f', '-'], 'kind: [unclosed');
+    expect(broken.code).not.toBe(0);
+    const res = await curlLambda();
+    expect(res.stdout).toMatch(/^HTTP\/2 200/);
+  });
+});

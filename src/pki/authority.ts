@@ -13,8 +13,12 @@ export const DEFAULT_INTERMEDIATE_TTL_MS = 5 * 365 * 86_400_000;
 export const DEFAULT_WORKLOAD_TTL_MS = 24 * 3_600_000;
 /** Istio's default for max-workload-cert-ttl. */
 export const DEFAULT_MAX_WORKLOAD_TTL_MS = 90 * 86_400_000;
-/** Backdate notBefore so that peers with a slightly slow clock accept a fresh certificate. */
+/**
+ * Backdate notBefore so that peers with a slightly slow clock accept a fresh certificate: 5 minutes,
+ * or a tenth of a short lifetime, so that renewal at half the lifetime still means half the lifetime.
+ */
 const CLOCK_SKEW_MS = 5 * 60_000;
+const backdate = (now: Date, ttlMs: number) => new Date(now.getTime() - Math.min(CLOCK_SKEW_MS, ttlMs / 10));
 
 export interface IssuedCertificate {
   readonly certificate: Certificate;
@@ -160,7 +164,7 @@ export class CertificateAuthority {
       serialNumber: serialNumber(),
       subject: '',
       issuer: this.certificate.subjectName,
-      notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+      notBefore: backdate(now, ttlMs),
       notAfter: this.clampNotAfter(new Date(now.getTime() + ttlMs)),
       publicKey,
       signingKey: this.privateKey,

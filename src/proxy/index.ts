@@ -9,3 +9,5 @@ export type { XdsCodec, DiscoveryRequest, DiscoveryResponse, AdsStatus } from '.
 export { xdsBootstrap, XDS_CLUSTER } from './xds-client/bootstrap.js';
 export type { XdsBootstrapOptions } from './xds-client/bootstrap.js';
 export { envoyXdsCodec } from './xds-client/codec.js';
+export { WorkloadCertificateManager } from './tls/workload-certificate.js';
+export type { WorkloadCertificateOptions } from './tls/workload-certificate.js';

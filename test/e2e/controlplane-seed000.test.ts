@@ -6,6 +6,7 @@ import type { Server } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
@@ -63,6 +64,7 @@ describe('control plane: seed 000 mesh B -> ingress gateway over xDS', () => {
   let server: string;
   let gwPort: number;
   let gwOutput: () => string;
+  let xdsPort: number;
   const isthmus = (args: string[], input?: string) => run('node', [CLI, '--server', server, ...args], input === undefined ? {} : { input });
 
   beforeAll(async () => {
@@ -83,7 +85,7 @@ describe('control plane: seed 000 mesh B -> ingress gateway over xDS', () => {
       /xDS 127\.0\.0\.1:(\d+), management (http:\/\/127\.0\.0\.1:\d+)/);
     cp = started.child;
     server = started.match[2] as string;
-    const xdsPort = Number(started.match[1]);
+    xdsPort = Number(started.match[1]);
 
     expect((await isthmus(['create', 'namespace', 'istio-ingress'])).code).toBe(0);
     const se = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'seeds', '000-6-mesh-b-serviceentry-destinationrule-alb.yaml'), 'utf8')
@@ -168,4 +170,56 @@ spec:
     const res = await curlLambda();
     expect(res.stdout).toMatch(/^HTTP\/2 200/);
   });
+
+  it('config changes while traffic flows through the gateway: zero failed requests', async () => {
+    const agent = new Agent({
+      connections: 2,
+      connect: { servername: 'lambda.external', cert: readFileSync(join(dir, 'client.crt')), key: readFileSync(join(dir, 'client.key')), rejectUnauthorized: false },
+    });
+    const vs = (value: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'seeds', '000-7-mesh-b-gateway-virtualservice-lambda.yaml'), 'utf8')
+      .replace(/(\n\s+route:\n)/, `\n      headers:\n        response:\n          set:\n            x-config-version: ${value}$1`);
+    let ok = 0;
+    const failures: string[] = [];
+    const versions = new Set<string>();
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        try {
+          const res = await request(`https://127.0.0.1:${gwPort}/get`, { dispatcher: agent, headers: { host: 'lambda.external' } });
+          const body = await res.body.text();
+          if (res.statusCode === 200 && body === LAMBDA_PAGE.toString()) {
+            ok++;
+            versions.add(String(res.headers['x-config-version'] ?? 'none'));
+          } else failures.push(`${res.statusCode}`);
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await isthmus(['apply', '-f', '-'], vs('one'))).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await isthmus(['apply', '-f', '-'], vs('two'))).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 800));
+    running = false;
+    await load;
+    await agent.close();
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(20);
+    expect(versions).toContain('two');
+  });
+
+  it('the gateway keeps serving while the control plane is away, and reconnects when it is back', async () => {
+    await stop(cp);
+    const whileAway = await curlLambda();
+    expect(whileAway.stdout).toMatch(/^HTTP\/2 200/);
+    // Same state dir (config, secrets and CA persisted) and the same xDS port.
+    const restarted = await startProcess(['controlplane', '--state-dir', join(dir, 'state'), '--xds-address', `127.0.0.1:${xdsPort}`, '--management-address', '127.0.0.1:0', '-r', '1-17'],
+      /xDS 127\.0\.0\.1:(\d+), management (http:\/\/127\.0\.0\.1:\d+)/);
+    cp = restarted.child;
+    server = restarted.match[2] as string;
+    const status = await eventually(() => isthmus(['proxy-status']), (r) => /istio-ingressgateway-57dc66d6ff-d2r75\.istio-ingress\s+\S+\s+SYNCED\s+SYNCED/.test(r.stdout), 20_000);
+    expect(status.stdout).toMatch(/istio-ingressgateway-57dc66d6ff-d2r75\.istio-ingress\s+\S+\s+SYNCED\s+SYNCED/);
+    expect((await curlLambda()).stdout).toMatch(/^HTTP\/2 200/);
+  }, 40_000);
 });

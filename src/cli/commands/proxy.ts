@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { IsthmusError, writeFileAtomic } from '../../common/index.js';
+import { readFile } from 'node:fs/promises';
+import { IsthmusError, parseDuration, writeFileAtomic } from '../../common/index.js';
 import { loadBootstrapFile } from '../../envoy/index.js';
-import { ProxyServer, envoyXdsCodec, xdsBootstrap } from '../../proxy/index.js';
+import { ProxyServer, WorkloadCertificateManager, envoyXdsCodec, xdsBootstrap } from '../../proxy/index.js';
 import type { LoadedBootstrap } from '../../envoy/index.js';
 import { action, collect } from '../action.js';
 
@@ -49,12 +50,18 @@ export function registerProxyCommand(program: Command): void {
     .option('--label <key=value>', 'a workload label, as Gateway selectors match them (repeatable)', collect, [])
     .option('--port-map <from:to,...>', 'gateway service port -> listener port, e.g. 80:8080,443:8443')
     .option('--meta <key=value>', 'extra node metadata, e.g. ROUTER_MODE=sni-dnat (repeatable)', collect, [])
+    .option('--ca-address <host:port>', "get the workload certificate (SDS 'default') from this CA service and renew it, as istio-agent does")
+    .option('--ca-root <file>', 'PEM roots that verify the CA service (the mesh root-cert.pem)')
+    .option('--spiffe <id>', 'the identity to ask for (default spiffe://cluster.local/ns/<namespace>/sa/default)')
+    .option('--bootstrap-token <token>', 'token for the first certificate (isthmus ca token)')
+    .option('--cert-ttl <duration>', 'lifetime to ask for (the CA default when left out)')
     .option('--admin-port <port>', 'admin port with --xds (default: any free port)', '0')
     .option('--admin-address-path <file>', 'write the admin address (ip:port) to this file once listening, as Envoy does')
     .option('--mode <mode>', "'serve', or 'validate' to check the config and exit", 'serve')
     .action(action(async (opts: {
       configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string; xds?: string; nodeId?: string;
       nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string;
+      caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; certTtl?: string;
     }) => {
       if (!opts.configPath && !opts.xds) {
         throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
@@ -71,6 +78,20 @@ export function registerProxyCommand(program: Command): void {
         process.stdout.write(`configuration '${opts.configPath}' OK\n`);
         return;
       }
+      let certificates: WorkloadCertificateManager | undefined;
+      if (opts.caAddress) {
+        if (!opts.caRoot) throw new IsthmusError('ERR_PROXY_CONFIG', '--ca-address needs --ca-root', { hint: "pass the mesh's root-cert.pem with --ca-root" });
+        certificates = new WorkloadCertificateManager({
+          caAddress: opts.caAddress,
+          rootsPem: await readFile(opts.caRoot, 'utf8'),
+          spiffeId: opts.spiffe ?? `spiffe://cluster.local/ns/${opts.namespace ?? 'default'}/sa/default`,
+          ...(opts.bootstrapToken ? { token: opts.bootstrapToken } : {}),
+          ...(opts.certTtl ? { ttlMs: parseDuration(opts.certTtl, '--cert-ttl') } : {}),
+          secrets: server.secrets,
+          logger,
+        });
+        await certificates.start();
+      }
       await server.start();
       if (loaded.bootstrap.dynamic_resources?.ads_config) server.connectXds(envoyXdsCodec());
       if (opts.adminAddressPath && server.adminPort !== undefined) {
@@ -80,6 +101,7 @@ export function registerProxyCommand(program: Command): void {
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
           logger.info({ signal }, 'draining');
+          certificates?.stop();
           void server.stop().then(resolve);
         };
         process.once('SIGTERM', () => shutdown('SIGTERM'));

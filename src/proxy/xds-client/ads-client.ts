@@ -127,14 +127,20 @@ export class AdsClient {
         this.options.logger?.error({ err }, 'xDS response handling failed');
       });
     });
-    stream.on('error', (err: grpc.ServiceError) => {
-      if (!this.stopped) this.options.logger?.warn({ code: err.code, details: err.details, address: this.options.address }, 'xDS stream closed; serving the last good configuration');
-    });
-    stream.on('close', () => {
+    // A stream ends with 'status' (and 'error' when not OK); 'close' alone is not always emitted.
+    let ended = false;
+    const onEnd = (code: grpc.status, details: string) => {
+      if (ended) return;
+      ended = true;
       this.connected = false;
       if (this.stream === stream) this.stream = undefined;
-      if (!this.stopped) this.reconnectLater();
-    });
+      if (this.stopped) return;
+      this.options.logger?.warn({ code: grpc.status[code], details, address: this.options.address }, 'xDS stream closed; serving the last good configuration');
+      this.reconnectLater();
+    };
+    stream.on('error', (err: grpc.ServiceError) => onEnd(err.code, err.details));
+    stream.on('status', (status: grpc.StatusObject) => onEnd(status.code, status.details));
+    stream.on('close', () => onEnd(grpc.status.UNAVAILABLE, 'stream closed'));
     this.subscribe(stream, TYPE_URL.cluster, []);
     this.subscribe(stream, TYPE_URL.listener, []);
   }

@@ -1,0 +1,85 @@
+import type { Logger } from 'pino';
+import { exportPrivateKeyPem, renewalTime, requestCertificate, toPem } from '../../pki/index.js';
+import type { Certificate } from '../../pki/index.js';
+import type { SecretStore } from './sds.js';
+
+export interface WorkloadCertificateOptions {
+  /** host:port of the CA service (Istio's CA API). */
+  readonly caAddress: string;
+  /** PEM roots to verify the CA service, and the mesh trust bundle. */
+  readonly rootsPem: string;
+  readonly spiffeId: string;
+  /** Bootstrap token for the first certificate; renewals authenticate with the current one. */
+  readonly token?: string;
+  readonly ttlMs?: number;
+  readonly secrets: SecretStore;
+  readonly logger?: Logger;
+}
+
+const inline = (pem: string) => ({ inline_bytes: Buffer.from(pem).toString('base64') });
+
+/**
+ * What istio-agent does for its Envoy: a key and CSR per certificate, signed by the mesh CA over the
+ * CSR service, installed as the SDS secrets `default` (certificate) and `ROOTCA` (trust), and renewed
+ * before it expires (at half its lifetime), with back-off when the CA is away.
+ */
+export class WorkloadCertificateManager {
+  private timer: NodeJS.Timeout | undefined;
+  private current: { certPem: string; keyPem: string; leaf: Certificate } | undefined;
+  private failures = 0;
+  private stopped = false;
+  /** Serial numbers of the certificates installed, oldest first. */
+  readonly issued: string[] = [];
+
+  constructor(private readonly options: WorkloadCertificateOptions) {}
+
+  /** Gets the first certificate; resolves once it is installed (or rejects with the CA's answer). */
+  async start(): Promise<void> {
+    await this.fetch();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private async fetch(): Promise<void> {
+    const o = this.options;
+    const response = await requestCertificate({
+      address: o.caAddress,
+      rootsPem: o.rootsPem,
+      spiffeId: o.spiffeId,
+      ...(this.current ? { clientCertificate: { certPem: this.current.certPem, keyPem: this.current.keyPem } } : o.token ? { token: o.token } : {}),
+      ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}),
+    });
+    const [leaf, ...rest] = response.chain;
+    if (!leaf) throw new Error('the CA returned no certificate');
+    const intermediates = rest.filter((c) => c.subject !== c.issuer);
+    const certPem = toPem([leaf, ...intermediates]);
+    const keyPem = await exportPrivateKeyPem(response.keys.privateKey);
+    this.current = { certPem, keyPem, leaf };
+    this.issued.push(leaf.serialNumber);
+    o.secrets.set([
+      { name: 'default', tls_certificate: { certificate_chain: inline(certPem), private_key: inline(keyPem) } },
+      { name: 'ROOTCA', validation_context: { trusted_ca: inline(o.rootsPem) } },
+    ]);
+    o.logger?.info({ spiffeId: o.spiffeId, serial: leaf.serialNumber, notAfter: leaf.notAfter.toISOString() }, 'workload certificate installed');
+    this.failures = 0;
+    // Never sooner than a second: a CA that hands out already-due certificates must not be hammered.
+    this.schedule(Math.max(1_000, renewalTime(leaf).getTime() - Date.now()));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fetch().catch((err: unknown) => {
+        this.failures += 1;
+        const retry = Math.min(30_000, 500 * 2 ** this.failures);
+        this.options.logger?.warn({ err: (err as Error).message, retryMs: retry }, 'certificate renewal failed; the current certificate stays in use');
+        this.schedule(retry);
+      });
+    }, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    this.timer.unref();
+  }
+}

@@ -1,20 +1,30 @@
 import type { XdsNode } from '../envoy/index.js';
-import type { ProxyNode } from './translate/index.js';
+import type { ProxyNode, ProxyType } from './translate/index.js';
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 /**
+ * Istio's proxyless gRPC bootstrap (istio-agent or the grpc-bootstrap injector) names the grpc generator in
+ * the node metadata, whatever its id ("sidecar~..." or a plain one): such a client gets API listeners.
+ */
+function proxyTypeOf(idParts: readonly string[], meta: Record<string, unknown>): ProxyType {
+  if (str(meta.GENERATOR) === 'grpc') return 'proxyless';
+  if (idParts.length === 4 && idParts[0] === 'router') return 'router';
+  return str(meta.PROXY_TYPE) === 'router' ? 'router' : 'sidecar';
+}
+
+/**
  * What the control plane knows about a proxy from its xDS node, as istiod reads it: the id
  * `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` and ISTIO_META_* metadata (NAMESPACE,
- * LABELS, ROUTER_MODE, NETWORK, CLUSTER_ID, SERVICE_ACCOUNT, and Isthmus' PORT_MAP "80:8080,443:8443").
+ * LABELS, ROUTER_MODE, NETWORK, CLUSTER_ID, SERVICE_ACCOUNT, GENERATOR, and Isthmus' PORT_MAP "80:8080,443:8443").
  */
 export function proxyNodeOf(node: XdsNode): ProxyNode {
   const id = node.id ?? '';
   const parts = id.split('~');
   const meta = (node.metadata ?? {}) as Record<string, unknown>;
-  const type = parts.length === 4 && parts[0] === 'router' ? 'router' : str(meta.PROXY_TYPE) === 'router' ? 'router' : 'sidecar';
+  const type = proxyTypeOf(parts, meta);
   const podAndNs = parts.length === 4 ? (parts[2] ?? '') : id;
   const namespace = str(meta.NAMESPACE) ?? (podAndNs.includes('.') ? podAndNs.slice(podAndNs.lastIndexOf('.') + 1) : 'default');
   const labels: Record<string, string> = {};

@@ -363,7 +363,8 @@ export interface MeshService {
 
 // ---- the proxy and the options
 
-export type ProxyType = 'router' | 'sidecar';
+/** router: a gateway; sidecar: an app's proxy; proxyless: a gRPC library speaking xDS itself (Istio's GENERATOR=grpc). */
+export type ProxyType = 'router' | 'sidecar' | 'proxyless';
 
 export interface ProxyNode {
   readonly id: string;

@@ -16,6 +16,7 @@ import { buildGatewayRoutes } from './gateway-routes.js';
 import { healthClusters, healthListeners } from './health.js';
 import type { RouteContext } from './http-routes.js';
 import type { ConfigSnapshot, MeshConfigSpec, ProxyNode, TranslateOptions } from './input.js';
+import { buildProxyless } from './proxyless.js';
 import { referencedClusters, referencedSecrets } from './references.js';
 import { buildServiceRegistry, visibleServices } from './registry.js';
 import type { RegistryService } from './registry.js';
@@ -88,6 +89,19 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
   return { listeners, routes, clusters: buildClusters(ctx, services) };
 }
 
+function translateProxyless(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext): Built {
+  const virtualServices = bindVirtualServices(snapshot, proxy.namespace, routeCtx.domainSuffix);
+  return buildProxyless({ routes: routeCtx, clusters: ctx, virtualServices, services });
+}
+
+function translateFor(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, options: TranslateOptions, mesh: MeshConfigSpec, warn: WarningSink): Built {
+  switch (proxy.type) {
+    case 'router': return translateRouter(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
+    case 'proxyless': return translateProxyless(snapshot, proxy, services, ctx, routeCtx);
+    default: return translateSidecar(snapshot, proxy, services, ctx, routeCtx, mesh, warn);
+  }
+}
+
 export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: TranslateOptions = {}): TranslateResult {
   const warnings: TranslateWarning[] = [];
   const warn: WarningSink = (resource, message) => warnings.push({ resource, message });
@@ -115,10 +129,11 @@ export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: T
   };
   const routeCtx: RouteContext = { proxy, registry, domainSuffix, ...(mesh.defaultHttpRetryPolicy ? { defaultRetry: mesh.defaultHttpRetryPolicy } : {}) };
 
-  const built = proxy.type === 'router' ? translateRouter(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn) : translateSidecar(snapshot, proxy, services, ctx, routeCtx, mesh, warn);
+  const built = translateFor(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
   const listeners = built.listeners;
   const clusters: XdsCluster[] = built.clusters.clusters;
-  if (options.healthListeners ?? true) {
+  // A gRPC library has no admin port to probe: no health listeners for proxyless clients.
+  if (proxy.type !== 'proxyless' && (options.healthListeners ?? true)) {
     const taken = new Set(listeners.map((l) => l.address.socket_address.port_value));
     for (const l of healthListeners()) {
       if (taken.has(l.address.socket_address.port_value)) warn('proxy', `port ${l.address.socket_address.port_value} is used by a server; the standard ${l.name} listener is not added`);

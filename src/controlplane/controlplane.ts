@@ -127,31 +127,46 @@ export class ControlPlane {
   }
 
   private pushAll(): void {
-    for (const id of this.proxies.keys()) this.push(id);
+    // Proxies that look the same to translation (same role, namespace, labels, metadata) share one
+    // translation and one encoded snapshot: a change costs one translation per kind of proxy.
+    const shared = new Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }>();
+    for (const id of this.proxies.keys()) this.push(id, shared);
   }
 
   /** Translates the current config for one proxy and hands the snapshot to the ADS server. */
-  private push(id: string): void {
+  private push(id: string, shared?: Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }>): void {
     const connected = this.proxies.get(id);
     if (!connected) return;
+    const key = equivalenceKey(connected.proxy);
+    const reused = shared?.get(key);
+    if (reused) {
+      if (reused.snapshot) {
+        this.cache.setSnapshot(id, reused.snapshot);
+        connected.result = reused.result;
+      }
+      return;
+    }
     const config = this.store.snapshot();
     const result = translate(config, connected.proxy, this.options.translate ?? {});
     const sds = sdsSecrets(result.secrets, config, connected.proxy.namespace, this.ca);
     for (const w of result.warnings) this.options.logger?.debug({ proxy: id, ...w }, 'translation warning');
     if (sds.missing.length > 0) this.options.logger?.warn({ proxy: id, missing: sds.missing }, 'secrets referenced by the config are not in the store; listeners that need them stay warming');
+    let snapshot: Snapshot | undefined;
     try {
-      this.cache.setSnapshot(id, new Snapshot({
+      snapshot = new Snapshot({
         [TYPE_URL.cluster]: { resources: result.clusters as unknown as Record<string, unknown>[] },
         [TYPE_URL.clusterLoadAssignment]: { resources: result.endpoints as unknown as Record<string, unknown>[] },
         [TYPE_URL.listener]: { resources: result.listeners as unknown as Record<string, unknown>[] },
         [TYPE_URL.routeConfiguration]: { resources: result.routes as unknown as Record<string, unknown>[] },
         [TYPE_URL.secret]: { resources: sds.secrets as unknown as Record<string, unknown>[] },
-      }));
+      });
+      this.cache.setSnapshot(id, snapshot);
       connected.result = result;
     } catch (err) {
       // A snapshot that does not encode never reaches a proxy; the last good one stays.
       this.options.logger?.error({ proxy: id, err: (err as Error).message }, 'snapshot refused; the proxy keeps its last good config');
     }
+    shared?.set(key, { result, snapshot });
   }
 
   /** istioctl proxy-status rows, as JSON. */
@@ -180,6 +195,13 @@ export class ControlPlane {
       default: return undefined;
     }
   }
+}
+
+/** What translation reads of a proxy, minus its id: equal keys give equal Envoy config. */
+function equivalenceKey(proxy: ProxyNode): string {
+  const { id: _id, metadata, ...rest } = proxy;
+  const { NAME: _n, POD_NAME: _p, INSTANCE_IPS: _i, ...meta } = metadata ?? {};
+  return JSON.stringify({ ...rest, metadata: Object.fromEntries(Object.entries(meta).sort()) });
 }
 
 function splitAddress(address: string): [string, number] {

@@ -46,7 +46,9 @@ function applyConnectionPool(cluster: XdsCluster, policy: EffectivePolicy, ctx: 
   cluster.circuit_breakers = { thresholds: [thresholds] };
 
   const common: Record<string, unknown> = {};
-  const idle = toEnvoyDuration(pool?.http?.idleTimeout ?? pool?.tcp?.idleTimeout);
+  // tcp.idleTimeout is not in the config model (Istio 1.18's schema rejects it); a snapshot built in code may set it.
+  const tcpIdle = (pool?.tcp as { readonly idleTimeout?: string } | undefined)?.idleTimeout;
+  const idle = toEnvoyDuration(pool?.http?.idleTimeout ?? tcpIdle);
   if (idle) common.idle_timeout = idle;
   if (pool?.http?.maxRequestsPerConnection) common.max_requests_per_connection = pool.http.maxRequestsPerConnection;
   const maxDuration = toEnvoyDuration(pool?.tcp?.maxConnectionDuration);

@@ -1,315 +1,93 @@
 /**
- * The structural input of translation: Istio resources shaped like their YAML (camelCase spec fields),
- * the proxy being configured, and translation options. These are minimal structural types so that the
- * api module's richer types (src/api) are assignable to them without a dependency in either direction.
+ * The structural input of translation: the Istio resource types of the config model (src/api), re-exported
+ * under the names translate's modules use, the resource envelope and snapshot translation reads (apiVersion,
+ * kind and every collection optional, so resources built in code and the api's ConfigSnapshot both fit), the
+ * proxy being configured, and translation options.
  */
+import type {
+  ClientTLSMode,
+  ClientTLSSettings,
+  DestinationRuleSpec,
+  GatewaySpec,
+  HTTPDirectResponse,
+  HTTPMatchRequest,
+  HTTPRedirect,
+  HTTPRetry,
+  HTTPRewrite,
+  HTTPRoute,
+  HTTPRouteDestination,
+  Labels,
+  MeshConfigSpec as ApiMeshConfigSpec,
+  ObjectMeta,
+  OutlierDetection,
+  Port,
+  SecretResource,
+  Server,
+  ServerTLSMode,
+  ServerTLSSettings,
+  ServiceEntrySpec,
+  SimpleLB,
+  TCPRoute,
+  TLSMatchAttributes,
+  TLSProtocolVersion,
+  TLSRoute,
+  VirtualServiceSpec,
+  WorkloadEntrySpec,
+} from '../../api/index.js';
 
-export type Labels = Readonly<Record<string, string>>;
+export type {
+  ConnectionPoolSettings,
+  Destination,
+  DestinationRuleSpec,
+  GatewaySpec,
+  HeaderOperations,
+  Headers,
+  L4MatchAttributes,
+  Labels,
+  LoadBalancerSettings,
+  ObjectMeta,
+  PortTrafficPolicy,
+  RouteDestination,
+  SecretResource,
+  ServiceEntryResolution,
+  ServiceEntrySpec,
+  StringMatch,
+  Subset,
+  TrafficPolicy,
+  VirtualServiceSpec,
+  WorkloadEntrySpec,
+} from '../../api/index.js';
 
-export interface ObjectMeta {
-  readonly name: string;
-  readonly namespace?: string;
-  readonly labels?: Labels;
-  readonly annotations?: Labels;
-}
+// ---- the api's types under translate's names
 
+export type PortSpec = Port;
+export type ServerTlsMode = ServerTLSMode;
+export type TlsProtocolVersion = TLSProtocolVersion;
+export type ServerTlsSettings = ServerTLSSettings;
+export type GatewayServer = Server;
+export type HttpMatchRequest = HTTPMatchRequest;
+export type HttpRouteDestination = HTTPRouteDestination;
+export type HttpRetry = HTTPRetry;
+export type HttpRewrite = HTTPRewrite;
+export type HttpRedirect = HTTPRedirect;
+export type HttpDirectResponse = HTTPDirectResponse;
+export type HttpRoute = HTTPRoute;
+export type TlsMatchAttributes = TLSMatchAttributes;
+export type TlsRoute = TLSRoute;
+export type TcpRoute = TCPRoute;
+export type ClientTlsMode = ClientTLSMode;
+export type ClientTlsSettings = ClientTLSSettings;
+export type OutlierDetectionSettings = OutlierDetection;
+export type SimpleLb = SimpleLB;
+
+// ---- what translation reads: resources and a snapshot of them
+
+/** A resource as translation reads it: the api's, with apiVersion and kind optional (resources built in code). */
 export interface IstioResource<Spec> {
   readonly apiVersion?: string;
   readonly kind?: string;
   readonly metadata: ObjectMeta;
   readonly spec: Spec;
-}
-
-// ---- networking.istio.io Gateway
-
-export interface PortSpec {
-  readonly number: number;
-  readonly name?: string;
-  readonly protocol?: string;
-  readonly targetPort?: number;
-}
-
-export type ServerTlsMode = 'PASSTHROUGH' | 'SIMPLE' | 'MUTUAL' | 'AUTO_PASSTHROUGH' | 'ISTIO_MUTUAL' | 'OPTIONAL_MUTUAL';
-export type TlsProtocolVersion = 'TLS_AUTO' | 'TLSV1_0' | 'TLSV1_1' | 'TLSV1_2' | 'TLSV1_3';
-
-export interface ServerTlsSettings {
-  readonly mode?: ServerTlsMode;
-  readonly httpsRedirect?: boolean;
-  readonly credentialName?: string;
-  readonly serverCertificate?: string;
-  readonly privateKey?: string;
-  readonly caCertificates?: string;
-  readonly subjectAltNames?: readonly string[];
-  readonly minProtocolVersion?: TlsProtocolVersion;
-  readonly maxProtocolVersion?: TlsProtocolVersion;
-  readonly cipherSuites?: readonly string[];
-}
-
-export interface GatewayServer {
-  readonly port: PortSpec;
-  readonly hosts?: readonly string[];
-  readonly tls?: ServerTlsSettings;
-  readonly bind?: string;
-  readonly name?: string;
-}
-
-export interface GatewaySpec {
-  readonly selector?: Labels;
-  readonly servers?: readonly GatewayServer[];
-}
-
-// ---- VirtualService
-
-export interface StringMatch {
-  readonly exact?: string;
-  readonly prefix?: string;
-  readonly regex?: string;
-}
-
-export interface HttpMatchRequest {
-  readonly name?: string;
-  readonly uri?: StringMatch;
-  readonly scheme?: StringMatch;
-  readonly method?: StringMatch;
-  readonly authority?: StringMatch;
-  readonly headers?: Readonly<Record<string, StringMatch>>;
-  readonly withoutHeaders?: Readonly<Record<string, StringMatch>>;
-  readonly queryParams?: Readonly<Record<string, StringMatch>>;
-  readonly port?: number;
-  readonly sourceLabels?: Labels;
-  readonly sourceNamespace?: string;
-  readonly gateways?: readonly string[];
-  readonly ignoreUriCase?: boolean;
-}
-
-export interface Destination {
-  readonly host: string;
-  readonly subset?: string;
-  readonly port?: { readonly number?: number };
-}
-
-export interface HeaderOperations {
-  readonly set?: Readonly<Record<string, string>>;
-  readonly add?: Readonly<Record<string, string>>;
-  readonly remove?: readonly string[];
-}
-
-export interface Headers {
-  readonly request?: HeaderOperations;
-  readonly response?: HeaderOperations;
-}
-
-export interface HttpRouteDestination {
-  readonly destination: Destination;
-  readonly weight?: number;
-  readonly headers?: Headers;
-}
-
-export interface HttpRetry {
-  readonly attempts?: number;
-  readonly perTryTimeout?: string;
-  readonly retryOn?: string;
-}
-
-export interface HttpRewrite {
-  readonly uri?: string;
-  readonly authority?: string;
-  readonly uriRegexRewrite?: { readonly match?: string; readonly rewrite?: string };
-}
-
-export interface HttpRedirect {
-  readonly uri?: string;
-  readonly authority?: string;
-  readonly port?: number;
-  readonly scheme?: string;
-  readonly redirectCode?: number;
-}
-
-export interface HttpDirectResponse {
-  readonly status: number;
-  readonly body?: { readonly string?: string; readonly bytes?: string };
-}
-
-export interface HttpRoute {
-  readonly name?: string;
-  readonly match?: readonly HttpMatchRequest[];
-  readonly route?: readonly HttpRouteDestination[];
-  readonly redirect?: HttpRedirect;
-  readonly directResponse?: HttpDirectResponse;
-  readonly rewrite?: HttpRewrite;
-  readonly timeout?: string;
-  readonly retries?: HttpRetry;
-  readonly headers?: Headers;
-}
-
-export interface L4MatchAttributes {
-  readonly destinationSubnets?: readonly string[];
-  readonly port?: number;
-  readonly sourceLabels?: Labels;
-  readonly sourceNamespace?: string;
-  readonly gateways?: readonly string[];
-}
-
-export interface TlsMatchAttributes extends L4MatchAttributes {
-  readonly sniHosts: readonly string[];
-}
-
-export interface RouteDestination {
-  readonly destination: Destination;
-  readonly weight?: number;
-}
-
-export interface TlsRoute {
-  readonly match?: readonly TlsMatchAttributes[];
-  readonly route?: readonly RouteDestination[];
-}
-
-export interface TcpRoute {
-  readonly match?: readonly L4MatchAttributes[];
-  readonly route?: readonly RouteDestination[];
-}
-
-export interface VirtualServiceSpec {
-  readonly hosts?: readonly string[];
-  readonly gateways?: readonly string[];
-  readonly http?: readonly HttpRoute[];
-  readonly tls?: readonly TlsRoute[];
-  readonly tcp?: readonly TcpRoute[];
-  readonly exportTo?: readonly string[];
-}
-
-// ---- DestinationRule
-
-export type ClientTlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
-
-export interface ClientTlsSettings {
-  readonly mode?: ClientTlsMode;
-  readonly clientCertificate?: string;
-  readonly privateKey?: string;
-  readonly caCertificates?: string;
-  readonly credentialName?: string;
-  readonly subjectAltNames?: readonly string[];
-  readonly sni?: string;
-  readonly insecureSkipVerify?: boolean;
-}
-
-export interface ConnectionPoolSettings {
-  readonly tcp?: {
-    readonly maxConnections?: number;
-    readonly connectTimeout?: string;
-    readonly maxConnectionDuration?: string;
-    readonly idleTimeout?: string;
-  };
-  readonly http?: {
-    readonly http1MaxPendingRequests?: number;
-    readonly http2MaxRequests?: number;
-    readonly maxRequestsPerConnection?: number;
-    readonly maxRetries?: number;
-    readonly idleTimeout?: string;
-    readonly maxConcurrentStreams?: number;
-    readonly h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
-    readonly useClientProtocol?: boolean;
-  };
-}
-
-export interface OutlierDetectionSettings {
-  readonly consecutive5xxErrors?: number;
-  readonly consecutiveGatewayErrors?: number;
-  readonly consecutiveLocalOriginFailures?: number;
-  readonly splitExternalLocalOriginErrors?: boolean;
-  readonly interval?: string;
-  readonly baseEjectionTime?: string;
-  readonly maxEjectionPercent?: number;
-  readonly minHealthPercent?: number;
-}
-
-export type SimpleLb = 'UNSPECIFIED' | 'LEAST_CONN' | 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
-
-export interface LoadBalancerSettings {
-  readonly simple?: SimpleLb;
-  readonly consistentHash?: object;
-}
-
-export interface PortTrafficPolicy {
-  readonly port?: { readonly number?: number };
-  readonly loadBalancer?: LoadBalancerSettings;
-  readonly connectionPool?: ConnectionPoolSettings;
-  readonly outlierDetection?: OutlierDetectionSettings;
-  readonly tls?: ClientTlsSettings;
-}
-
-export interface TrafficPolicy {
-  readonly loadBalancer?: LoadBalancerSettings;
-  readonly connectionPool?: ConnectionPoolSettings;
-  readonly outlierDetection?: OutlierDetectionSettings;
-  readonly tls?: ClientTlsSettings;
-  readonly portLevelSettings?: readonly PortTrafficPolicy[];
-}
-
-export interface Subset {
-  readonly name: string;
-  readonly labels?: Labels;
-  readonly trafficPolicy?: TrafficPolicy;
-}
-
-export interface DestinationRuleSpec {
-  readonly host: string;
-  readonly trafficPolicy?: TrafficPolicy;
-  readonly subsets?: readonly Subset[];
-  readonly exportTo?: readonly string[];
-  readonly workloadSelector?: { readonly matchLabels?: Labels };
-}
-
-// ---- ServiceEntry, WorkloadEntry
-
-export interface WorkloadEntrySpec {
-  readonly address?: string;
-  readonly ports?: Readonly<Record<string, number>>;
-  readonly labels?: Labels;
-  readonly network?: string;
-  readonly locality?: string;
-  readonly weight?: number;
-  readonly serviceAccount?: string;
-}
-
-export type ServiceEntryResolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
-
-export interface ServiceEntrySpec {
-  readonly hosts: readonly string[];
-  readonly addresses?: readonly string[];
-  readonly ports?: readonly PortSpec[];
-  readonly location?: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
-  readonly resolution?: ServiceEntryResolution;
-  readonly endpoints?: readonly WorkloadEntrySpec[];
-  readonly workloadSelector?: { readonly labels?: Labels };
-  readonly exportTo?: readonly string[];
-  readonly subjectAltNames?: readonly string[];
-}
-
-// ---- Kubernetes Secret and MeshConfig
-
-export interface SecretResource {
-  readonly apiVersion?: string;
-  readonly kind?: string;
-  readonly metadata: ObjectMeta;
-  readonly type?: string;
-  readonly data?: Readonly<Record<string, string>>;
-  readonly stringData?: Readonly<Record<string, string>>;
-}
-
-export interface MeshConfigSpec {
-  readonly trustDomain?: string;
-  readonly rootNamespace?: string;
-  readonly connectTimeout?: string;
-  readonly dnsRefreshRate?: string;
-  readonly accessLogFile?: string;
-  readonly accessLogFormat?: string;
-  readonly enableAutoMtls?: boolean;
-  readonly defaultHttpRetryPolicy?: HttpRetry;
-  readonly network?: string;
-  /** Istio's VERIFY_CERTIFICATE_AT_CLIENT as mesh config; TranslateOptions.verifyCertificateAtClient overrides it. */
-  readonly verifyCertificateAtClient?: boolean;
-  readonly extraTrustedRoots?: readonly string[];
 }
 
 export type Gateway = IstioResource<GatewaySpec>;
@@ -318,7 +96,17 @@ export type DestinationRule = IstioResource<DestinationRuleSpec>;
 export type ServiceEntry = IstioResource<ServiceEntrySpec>;
 export type WorkloadEntry = IstioResource<WorkloadEntrySpec>;
 
-/** One consistent view of a mesh's configuration, as the store hands it to translation. */
+/** The api's MeshConfig plus the mesh settings translation honours that the config model does not carry (yet). */
+export interface MeshConfigSpec extends ApiMeshConfigSpec {
+  readonly rootNamespace?: string;
+  readonly connectTimeout?: string;
+  readonly dnsRefreshRate?: string;
+  readonly accessLogFormat?: string;
+  readonly enableAutoMtls?: boolean;
+  readonly defaultHttpRetryPolicy?: HttpRetry;
+}
+
+/** One consistent view of a mesh's configuration; the api's ConfigSnapshot is one, so is a partial one built in code. */
 export interface ConfigSnapshot {
   readonly gateways?: readonly Gateway[];
   readonly virtualServices?: readonly VirtualService[];

@@ -11,6 +11,7 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--config-dir <dir>', 'a directory of Istio YAML files, watched for changes')
     .option('--trust-domain <domain>', 'SPIFFE trust domain of a new mesh CA', 'cluster.local')
     .option('--xds-address <host:port>', 'ADS (gRPC) address', '127.0.0.1:15010')
+    .option('--xds-port <port>', 'ADS port on 127.0.0.1 (shorthand for --xds-address)')
     .option('--management-address <host:port>', 'management API address (isthmus apply/get/proxy-status talk to it)', '127.0.0.1:15014')
     .option('--ca-address <host:port>', 'CSR-signing service (Istio CA API) address; off when not given')
     .option('--token <token>', 'require this bearer token on the management API')
@@ -20,7 +21,7 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--verify-certificate-at-client', "Istio's VERIFY_CERTIFICATE_AT_CLIENT: TLS origination without caCertificates verifies against the system roots")
     .option('-l, --log-level <level>', 'log level', 'info')
     .action(action(async (opts: {
-      stateDir: string; configDir?: string; trustDomain: string; xdsAddress: string; managementAddress: string; caAddress?: string;
+      stateDir: string; configDir?: string; trustDomain: string; xdsAddress: string; xdsPort?: string; managementAddress: string; caAddress?: string;
       token?: string; name?: string; revision?: string; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; logLevel: string;
     }, cmd: Command) => {
       opts.token ??= cmd.optsWithGlobals<{ token?: string }>().token; // also a global flag
@@ -29,7 +30,7 @@ export function registerControlPlaneCommand(program: Command): void {
         stateDir: opts.stateDir,
         ...(opts.configDir ? { configDir: opts.configDir } : {}),
         trustDomain: opts.trustDomain,
-        xdsAddress: opts.xdsAddress,
+        xdsAddress: opts.xdsPort ? `127.0.0.1:${opts.xdsPort}` : opts.xdsAddress,
         managementAddress: opts.managementAddress,
         ...(opts.caAddress ? { caAddress: opts.caAddress } : {}),
         ...(opts.token ? { managementToken: opts.token } : {}),

@@ -8,6 +8,9 @@ interface StatusRow { name: string; cluster: string; controlPlane: string; versi
 
 const TYPE_COLUMNS = ['CDS', 'LDS', 'EDS', 'RDS', 'ECDS'] as const;
 
+/** istioctl's words: a response sent and not (yet) acknowledged is STALE. */
+const shown = (state: string | undefined) => (state === undefined ? 'NOT SENT' : state === 'PENDING' ? 'STALE' : state);
+
 export function registerProxyStatusCommands(program: Command): void {
   program
     .command('proxy-status')
@@ -17,7 +20,7 @@ export function registerProxyStatusCommands(program: Command): void {
       const rows = (await client.proxyStatus()) as StatusRow[];
       emit(cmd, rows, () => formatTable(
         ['NAME', 'CLUSTER', ...TYPE_COLUMNS, 'ISTIOD', 'VERSION'],
-        rows.map((r) => [r.name, r.cluster, ...TYPE_COLUMNS.map((t) => r.types[t]?.state ?? 'NOT SENT'), r.controlPlane, r.version]),
+        rows.map((r) => [r.name, r.cluster, ...TYPE_COLUMNS.map((t) => shown(r.types[t]?.state)), r.controlPlane, r.version]),
       ));
     }));
 

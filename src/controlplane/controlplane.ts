@@ -123,13 +123,23 @@ export class ControlPlane {
   private async onConnected(node: XdsNode): Promise<void> {
     const proxy = proxyNodeOf(node);
     this.proxies.set(proxy.id, { node, proxy });
-    this.push(proxy.id);
+    this.push(proxy.id, this.sharedFor(this.store.snapshot().version));
+  }
+
+  /**
+   * Proxies that look the same to translation (same role, namespace, labels, metadata) share one
+   * translation and one encoded snapshot per config version: a change, or a thousand gateways
+   * reconnecting, costs one translation per kind of proxy.
+   */
+  private shared = { version: '', byKey: new Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }>() };
+
+  private sharedFor(version: string): Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }> {
+    if (this.shared.version !== version) this.shared = { version, byKey: new Map() };
+    return this.shared.byKey;
   }
 
   private pushAll(): void {
-    // Proxies that look the same to translation (same role, namespace, labels, metadata) share one
-    // translation and one encoded snapshot: a change costs one translation per kind of proxy.
-    const shared = new Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }>();
+    const shared = this.sharedFor(this.store.snapshot().version);
     for (const id of this.proxies.keys()) this.push(id, shared);
   }
 

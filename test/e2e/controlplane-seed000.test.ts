@@ -56,7 +56,7 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
  * (the ServiceEntry only gains the local ALB's address and port), the mtls-credential secret created
  * from the seed's openssl certificates, and an ingress gateway proxy fed over ADS.
  */
-describe('control plane: seed 000 mesh B -> ingress gateway over xDS', () => {
+describe('control plane: seed 000 mesh B -> ingress gateway over xDS', { timeout: 60_000 }, () => {
   let dir: string;
   let alb: Server;
   let albPort: number;
@@ -117,7 +117,7 @@ describe('control plane: seed 000 mesh B -> ingress gateway over xDS', () => {
   const curlLambda = () => run('curl', ['--cert', join(dir, 'client.crt'), '--key', join(dir, 'client.key'), '--cacert', join(dir, 'server.crt'),
     `https://lambda.external:${gwPort}/get`, '--resolve', `lambda.external:${gwPort}:127.0.0.1`, '-isk', '--max-time', '5']);
 
-  async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 25_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn();
@@ -240,8 +240,8 @@ spec:
       /xDS 127\.0\.0\.1:(\d+), management (http:\/\/127\.0\.0\.1:\d+)/);
     cp = restarted.child;
     server = restarted.match[2] as string;
-    const status = await eventually(() => isthmus(['proxy-status']), (r) => /istio-ingressgateway-57dc66d6ff-d2r75\.istio-ingress\s+\S+\s+SYNCED\s+SYNCED/.test(r.stdout), 20_000);
+    const status = await eventually(() => isthmus(['proxy-status']), (r) => /istio-ingressgateway-57dc66d6ff-d2r75\.istio-ingress\s+\S+\s+SYNCED\s+SYNCED/.test(r.stdout), 30_000);
     expect(status.stdout).toMatch(/istio-ingressgateway-57dc66d6ff-d2r75\.istio-ingress\s+\S+\s+SYNCED\s+SYNCED/);
     expect((await curlLambda()).stdout).toMatch(/^HTTP\/2 200/);
-  }, 40_000);
+  }, 60_000);
 });

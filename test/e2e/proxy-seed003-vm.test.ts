@@ -193,7 +193,8 @@ static_resources:
     expect(dump).toContain(FRONTEND_SNI);
     expect(dump).toContain('type.googleapis.com/envoy.admin.v3.ClustersConfigDump');
     // Access logs are written in batches, at the latest one second after the request.
-    await new Promise((r) => setTimeout(r, 1300));
-    expect(vm.output()).toMatch(/"GET \/frontend\/hello HTTP\/1\.1" 200 - 0 \d+ \d+ \d+ /);
+    const line = /"GET \/frontend\/hello HTTP\/1\.1" 200 - 0 \d+ \d+ \d+ /;
+    for (let i = 0; i < 50 && !line.test(vm.output()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(vm.output()).toMatch(line);
   });
 });

@@ -106,7 +106,7 @@ describe('dynamic resources (what xDS delivers) applied to a running proxy', () 
     await load;
     await agent.close();
     expect(failures).toEqual([]);
-    expect(ok).toBeGreaterThan(50);
+    expect(ok).toBeGreaterThan(10);
     expect(bodies).toContain('a/v1');
     expect(bodies).toContain('b/v2');
     expect(proxy.listenerPorts().http).toBe(listenerPort);

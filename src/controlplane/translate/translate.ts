@@ -154,12 +154,16 @@ export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: T
     endpoints,
     secrets,
     warnings,
-    versions: {
-      listeners: contentVersion(listeners),
-      routes: contentVersion(routes),
-      clusters: contentVersion(clusters),
-      endpoints: contentVersion(endpoints),
-      secrets: contentVersion(secrets),
+    // Hashing every resource is about half of translation's cost and the ADS snapshot hashes the
+    // encoded bytes anyway: compute these versions only when someone asks.
+    get versions() {
+      return {
+        listeners: contentVersion(listeners),
+        routes: contentVersion(routes),
+        clusters: contentVersion(clusters),
+        endpoints: contentVersion(endpoints),
+        secrets: contentVersion(secrets),
+      };
     },
   };
 }

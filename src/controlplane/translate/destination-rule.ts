@@ -17,22 +17,63 @@ function ruleHost(rule: DestinationRule, domainSuffix: string): string {
   return resolveShortName(rule.spec.host, rule.metadata.namespace ?? 'default', domainSuffix);
 }
 
-function mostSpecific(rules: readonly DestinationRule[], host: string, domainSuffix: string): DestinationRule | undefined {
-  const best = mostSpecificHost(host, rules.map((r) => ruleHost(r, domainSuffix)));
-  return best === undefined ? undefined : rules.find((r) => ruleHost(r, domainSuffix) === best);
+/** One lookup tier, indexed: exact hosts by name (first rule wins), wildcard hosts scanned. */
+interface Tier {
+  readonly exact: ReadonlyMap<string, DestinationRule>;
+  readonly wildcards: ReadonlyArray<{ readonly host: string; readonly rule: DestinationRule }>;
+}
+
+function buildTier(rules: readonly DestinationRule[], domainSuffix: string): Tier {
+  const exact = new Map<string, DestinationRule>();
+  const wildcards: Array<{ host: string; rule: DestinationRule }> = [];
+  for (const rule of rules) {
+    const host = ruleHost(rule, domainSuffix);
+    if (!exact.has(host)) exact.set(host, rule);
+    if (host.startsWith('*')) wildcards.push({ host, rule });
+  }
+  return { exact, wildcards };
+}
+
+/** The most specific rule for a host: an exact host, else the longest wildcard that covers it. */
+function mostSpecific(tier: Tier, host: string): DestinationRule | undefined {
+  const exact = tier.exact.get(host);
+  if (exact) return exact;
+  let best: { host: string; rule: DestinationRule } | undefined;
+  for (const w of tier.wildcards) {
+    if (mostSpecificHost(host, [w.host]) === w.host && (best === undefined || w.host.length > best.host.length)) best = w;
+  }
+  return best?.rule;
+}
+
+/**
+ * Tiers are built once per index and proxy view, not per service: with thousands of services and
+ * rules, scanning every rule for every host was the largest cost of translation.
+ */
+const tierCache = new WeakMap<DestinationRuleIndex, Map<string, Tier>>();
+
+function tierFor(index: DestinationRuleIndex, key: string, select: () => DestinationRule[]): Tier {
+  let tiers = tierCache.get(index);
+  if (!tiers) tierCache.set(index, (tiers = new Map()));
+  let tier = tiers.get(key);
+  if (!tier) tiers.set(key, (tier = buildTier(select(), index.domainSuffix)));
+  return tier;
 }
 
 export function destinationRuleFor(index: DestinationRuleIndex, proxy: ProxyNode, host: string, serviceNamespace?: string): DestinationRule | undefined {
   const ns = (r: DestinationRule): string => r.metadata.namespace ?? 'default';
-  const local = index.rules.filter((r) => ns(r) === proxy.namespace && isExportedTo(r.spec.exportTo, ns(r), proxy.namespace));
-  const selecting = local.filter((r) => r.spec.workloadSelector && labelsMatch(r.spec.workloadSelector.matchLabels, proxy.labels));
-  const tiers: DestinationRule[][] = [selecting, local.filter((r) => !r.spec.workloadSelector)];
+  const view = `${proxy.namespace}\0${JSON.stringify(proxy.labels ?? {})}`;
+  const local = () => index.rules.filter((r) => ns(r) === proxy.namespace && isExportedTo(r.spec.exportTo, ns(r), proxy.namespace));
+  const tiers: Tier[] = [
+    tierFor(index, `selecting\0${view}`, () => local().filter((r) => r.spec.workloadSelector && labelsMatch(r.spec.workloadSelector.matchLabels, proxy.labels))),
+    tierFor(index, `local\0${view}`, () => local().filter((r) => !r.spec.workloadSelector)),
+  ];
   for (const other of [serviceNamespace, index.rootNamespace]) {
     if (other === undefined || other === proxy.namespace) continue;
-    tiers.push(index.rules.filter((r) => ns(r) === other && !r.spec.workloadSelector && isExportedTo(r.spec.exportTo, other, proxy.namespace)));
+    tiers.push(tierFor(index, `ns\0${other}\0${proxy.namespace}`, () =>
+      index.rules.filter((r) => ns(r) === other && !r.spec.workloadSelector && isExportedTo(r.spec.exportTo, other, proxy.namespace))));
   }
   for (const tier of tiers) {
-    const found = mostSpecific(tier, host, index.domainSuffix);
+    const found = mostSpecific(tier, host);
     if (found) return found;
   }
   return undefined;

@@ -6,7 +6,7 @@
  */
 import type { AccessLogConfig, FilterChain, Listener, Route, RouteConfiguration, VirtualHost } from '../../envoy/index.js';
 import { httpConnectionManager, tcpProxy, TLS_INSPECTOR } from './filters.js';
-import { hostMatches } from './hosts.js';
+import { hostMatches, isWildcard } from './hosts.js';
 import { buildHttpRoutes, defaultRetryPolicy, sortVirtualHostRoutes } from './http-routes.js';
 import type { RouteContext } from './http-routes.js';
 import { clusterName, listenerName, virtualHostName } from './names.js';
@@ -52,13 +52,26 @@ function meshVirtualServices(ctx: SidecarContext): BoundVirtualService[] {
 
 export function buildSidecarRoute(ctx: SidecarContext, port: number): RouteConfiguration {
   const onPort = ctx.services.filter((s) => s.ports.some((p) => p.number === port && isHttpProtocol(p.protocol)));
+  // Exact names by lookup, wildcard services by scan: matching every VirtualService host against every
+  // service was quadratic. Candidates keep their order in onPort, so the result is unchanged.
+  const byName = new Map<string, number[]>();
+  const wildcard: number[] = [];
+  onPort.forEach((svc, i) => {
+    if (isWildcard(svc.hostname)) wildcard.push(i);
+    else byName.set(svc.hostname, [...(byName.get(svc.hostname) ?? []), i]);
+  });
+  const servicesMatching = (host: string): RegistryService[] => {
+    if (isWildcard(host)) return onPort.filter((svc) => hostMatches(host, svc.hostname));
+    const indices = [...(byName.get(host) ?? []), ...wildcard.filter((i) => hostMatches(host, (onPort[i] as RegistryService).hostname))];
+    return indices.sort((a, b) => a - b).map((i) => onPort[i] as RegistryService);
+  };
   const taken = new Set<string>();
   const vhosts: VirtualHost[] = [];
   for (const vs of meshVirtualServices(ctx)) {
     const routes = buildHttpRoutes(ctx.routes, vs, port, MESH);
     if (routes.length === 0) continue;
     for (const host of vs.hosts) {
-      const matched = onPort.filter((s) => hostMatches(host, s.hostname));
+      const matched = servicesMatching(host);
       for (const s of matched) {
         if (taken.has(s.hostname)) continue;
         taken.add(s.hostname);

@@ -38,7 +38,7 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'off'];
 export function registerProxyCommand(program: Command): void {
   program
     .command('proxy')
-    .description('run the Isthmus proxy from an Envoy v3 bootstrap file (static listeners, clusters, admin)')
+    .description('run the Isthmus proxy from an Envoy v3 bootstrap file (-c) or from a control plane over ADS (--xds)')
     .option('-c, --config-path <file>', 'Envoy v3 bootstrap, YAML or JSON')
     .option('-l, --log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
     .option('--drain-time-s <seconds>', 'on SIGTERM, how long open connections may finish', '5')

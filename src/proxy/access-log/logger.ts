@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TYPE_URL, TYPE_URL_BY_EXTENSION_NAME } from '../../envoy/index.js';
 import type { AccessLogConfig, Admin, DataSource, SubstitutionFormatString } from '../../envoy/index.js';
 import type { AccessLogEntry } from './entry.js';
 import { AccessLogConfigError } from './errors.js';
+import { DataSourceError, readDataSource as readSharedDataSource } from '../tls/data-source.js';
 import { ENVOY_DEFAULT_FORMAT, compileTextFormat } from './format.js';
 import { compileJsonFormat } from './json-format.js';
 import { fileSink, streamSink } from './sink.js';
@@ -23,22 +23,12 @@ export type AccessLoggerOptions = SinkOptions;
 type Formatter = (entry: AccessLogEntry) => string;
 
 function readDataSource(source: DataSource, baseDir: string, what: string): string {
-  if (source.inline_string !== undefined) return source.inline_string;
-  if (source.inline_bytes !== undefined) return Buffer.from(source.inline_bytes, 'base64').toString('utf8');
-  if (source.filename !== undefined) {
-    const path = resolve(baseDir, source.filename);
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new AccessLogConfigError(`${what}: cannot read ${path}: ${(err as Error).message}`, undefined, err);
-    }
+  try {
+    return readSharedDataSource(source, baseDir, what).toString('utf8');
+  } catch (err) {
+    if (err instanceof DataSourceError) throw new AccessLogConfigError(err.message, undefined, err);
+    throw err;
   }
-  if (source.environment_variable !== undefined) {
-    const value = process.env[source.environment_variable];
-    if (value === undefined) throw new AccessLogConfigError(`${what}: environment variable ${source.environment_variable} is not set`);
-    return value;
-  }
-  throw new AccessLogConfigError(`${what}: the data source sets none of filename, inline_string, inline_bytes, environment_variable`);
 }
 
 function substitutionFormatter(format: SubstitutionFormatString & { json_format_options?: { sort_properties?: boolean } }, baseDir: string, what: string): Formatter {

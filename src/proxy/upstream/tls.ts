@@ -3,12 +3,11 @@
  * SecureContext (certificates parsed once), SNI, ALPN and the post-handshake checks Envoy makes.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate, SecureContext, SecureVersion, TLSSocket } from 'node:tls';
 import type { CertificateValidationContext, DataSource, StringMatcher, TlsParameters, UpstreamTlsContext } from '../../envoy/index.js';
 import { stringMatcher } from '../matchers.js';
+import { DataSourceError, readDataSource as readSharedDataSource } from '../tls/data-source.js';
 import { ClusterConfigError } from './errors.js';
 
 export interface UpstreamTls {
@@ -23,23 +22,14 @@ export interface UpstreamTls {
   verify(socket: TLSSocket): Error | undefined;
 }
 
+/** The shared DataSource reader, its errors reported as cluster config errors. */
 export async function readDataSource(source: DataSource, baseDir: string, path: string): Promise<Buffer> {
-  if (source.filename !== undefined) {
-    const file = isAbsolute(source.filename) ? source.filename : resolve(baseDir, source.filename);
-    try {
-      return await readFile(file);
-    } catch (err) {
-      throw new ClusterConfigError(`${path}.filename`, `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-    }
+  try {
+    return readSharedDataSource(source, baseDir, path);
+  } catch (err) {
+    if (err instanceof DataSourceError) throw new ClusterConfigError(err.path, err.detail, { cause: err });
+    throw err;
   }
-  if (source.inline_string !== undefined) return Buffer.from(source.inline_string);
-  if (source.inline_bytes !== undefined) return Buffer.from(source.inline_bytes, 'base64');
-  if (source.environment_variable !== undefined) {
-    const value = process.env[source.environment_variable];
-    if (value === undefined) throw new ClusterConfigError(`${path}.environment_variable`, `"${source.environment_variable}" is not set`);
-    return Buffer.from(value);
-  }
-  throw new ClusterConfigError(path, 'empty data source: set filename, inline_string, inline_bytes or environment_variable');
 }
 
 const VERSIONS: Record<string, SecureVersion> = { TLSv1_0: 'TLSv1', TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' };

@@ -1,15 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Bootstrap, DataSource, UpstreamTlsContext } from '../../envoy/index.js';
 import { IsthmusError } from '../../common/index.js';
+import { readDataSource } from '../tls/data-source.js';
 
-function read(source: DataSource | undefined, baseDir: string): Buffer | null {
-  if (!source) return null;
-  if (source.filename) return readFileSync(isAbsolute(source.filename) ? source.filename : resolve(baseDir, source.filename));
-  if (source.inline_string !== undefined) return Buffer.from(source.inline_string);
-  if (source.inline_bytes !== undefined) return Buffer.from(source.inline_bytes, 'base64');
-  return null;
+function read(source: DataSource | undefined, baseDir: string, path: string): Buffer | null {
+  return source ? readDataSource(source, baseDir, path) : null;
 }
 
 /**
@@ -35,6 +30,11 @@ export function adsTarget(bootstrap: Bootstrap, baseDir: string): { address: str
   if (!tls) return { address, credentials: grpc.credentials.createInsecure() };
   const common = tls.common_tls_context ?? {};
   const cert = common.tls_certificates?.[0];
-  const credentials = grpc.credentials.createSsl(read(common.validation_context?.trusted_ca, baseDir), read(cert?.private_key, baseDir), read(cert?.certificate_chain, baseDir));
+  const tlsPath = `static_resources.clusters[${clusterName}].transport_socket.typed_config.common_tls_context`;
+  const credentials = grpc.credentials.createSsl(
+    read(common.validation_context?.trusted_ca, baseDir, `${tlsPath}.validation_context.trusted_ca`),
+    read(cert?.private_key, baseDir, `${tlsPath}.tls_certificates[0].private_key`),
+    read(cert?.certificate_chain, baseDir, `${tlsPath}.tls_certificates[0].certificate_chain`),
+  );
   return { address, credentials, ...(tls.sni ? { serverName: tls.sni } : {}) };
 }

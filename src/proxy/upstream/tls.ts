@@ -4,10 +4,11 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
-import type { ConnectionOptions, PeerCertificate, SecureContext, SecureVersion, TLSSocket } from 'node:tls';
-import type { CertificateValidationContext, DataSource, StringMatcher, TlsParameters, UpstreamTlsContext } from '../../envoy/index.js';
+import type { ConnectionOptions, PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
+import type { CertificateValidationContext, DataSource, StringMatcher, UpstreamTlsContext } from '../../envoy/index.js';
 import { stringMatcher } from '../matchers.js';
 import { DataSourceError, readDataSource as readSharedDataSource } from '../tls/data-source.js';
+import { tlsVersionOptions } from '../tls/params.js';
 import { ClusterConfigError } from './errors.js';
 
 export interface UpstreamTls {
@@ -30,21 +31,6 @@ export async function readDataSource(source: DataSource, baseDir: string, path: 
     if (err instanceof DataSourceError) throw new ClusterConfigError(err.path, err.detail, { cause: err });
     throw err;
   }
-}
-
-const VERSIONS: Record<string, SecureVersion> = { TLSv1_0: 'TLSv1', TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' };
-
-/** Envoy's client defaults: TLS 1.2 minimum and maximum (TLS_AUTO means the default). */
-export function tlsVersions(params: TlsParameters | undefined): { minVersion: SecureVersion; maxVersion: SecureVersion } {
-  return {
-    minVersion: VERSIONS[params?.tls_minimum_protocol_version ?? ''] ?? 'TLSv1.2',
-    maxVersion: VERSIONS[params?.tls_maximum_protocol_version ?? ''] ?? 'TLSv1.2',
-  };
-}
-
-/** BoringSSL cipher names with "[A|B]" equal-preference groups as an OpenSSL cipher list. */
-export function cipherList(suites: readonly string[]): string {
-  return suites.flatMap((s) => s.replace(/^\[|\]$/g, '').split('|')).filter((s) => s.length > 0).join(':');
 }
 
 export interface SubjectAltName {
@@ -165,8 +151,7 @@ export async function compileUpstreamTls(ctx: UpstreamTlsContext, baseDir: strin
     secureContext = createSecureContext({
       ...(chains.length ? { cert: chains, key: keys } : {}),
       ...(trustedCa ? { ca: trustedCa } : {}),
-      ...tlsVersions(common.tls_params),
-      ...(common.tls_params?.cipher_suites?.length ? { ciphers: cipherList(common.tls_params.cipher_suites) } : {}),
+      ...tlsVersionOptions(common.tls_params, 'client'),
       ...(common.tls_params?.ecdh_curves?.length ? { ecdhCurve: common.tls_params.ecdh_curves.join(':') } : {}),
     });
   } catch (err) {

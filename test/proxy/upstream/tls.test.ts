@@ -15,7 +15,7 @@ import { TYPE_URL } from '../../../src/envoy/index.js';
 import { parseCertificates } from '../../../src/pki/index.js';
 import { ClusterConfigError, parseSubjectAltNames, UpstreamError } from '../../../src/proxy/upstream/index.js';
 import type { UpstreamCluster, UpstreamClusterManager } from '../../../src/proxy/upstream/index.js';
-import { cipherList } from '../../../src/proxy/upstream/tls.js';
+import { cipherList } from '../../../src/proxy/tls/params.js';
 import { tempDir } from '../../helpers/index.js';
 import type { TestPki } from './fixtures.js';
 import { closeServer, lbEndpoint, makePki, manager, readBody, request, send, staticCluster, trackSockets } from './fixtures.js';

@@ -11,7 +11,7 @@ import type { NetworkFilter } from '../network/index.js';
 import type { StatsStore } from '../stats.js';
 import { compileDownstreamTls } from '../tls/downstream.js';
 import type { DownstreamTls } from '../tls/downstream.js';
-import { peerSans } from '../tls/san.js';
+import { peerUriSan } from '../tls/san.js';
 import type { ClusterManager } from '../upstream/index.js';
 import type { RouteStore } from '../http/route-store.js';
 import { SecretStore, resolveTlsContext } from '../tls/sds.js';
@@ -271,7 +271,7 @@ export class ListenerRuntime {
       }
       this.ctx.stats.counter(`${this.statName()}.ssl.handshake`).inc();
       const peer = tlsSocket.getPeerCertificate();
-      const uri = peerSans(peer && Object.keys(peer).length ? peer : undefined).uri[0];
+      const uri = peerUriSan(peer && Object.keys(peer).length ? peer : undefined);
       const servername = (tlsSocket as TLSSocket & { servername?: string | false }).servername;
       const negotiated = tlsSocket.alpnProtocol;
       this.runFilters(chain, tlsSocket, {

@@ -3,7 +3,7 @@ import type { PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
 import type { DownstreamTlsContext } from '../../envoy/index.js';
 import { readDataSource } from './data-source.js';
 import { tlsVersionOptions } from './params.js';
-import { sanVerifier } from './san.js';
+import { compileSanMatcher } from './san.js';
 
 /** A filter chain's DownstreamTlsContext, compiled once: the options of its tls.Server. */
 export interface DownstreamTls {
@@ -33,7 +33,7 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
   } catch (err) {
     throw new Error(`${path}.common_tls_context.tls_certificates: ${(err as Error).message}`, { cause: err });
   }
-  const sanOk = sanVerifier(validation);
+  const sanOk = compileSanMatcher(validation, `${path}.common_tls_context.validation_context`, (at, detail, cause) => new Error(`${at}: ${detail}`, cause === undefined ? undefined : { cause }));
   const acceptUntrusted = validation?.trust_chain_verification === 'ACCEPT_UNTRUSTED';
   const requestCert = trustedCa !== undefined;
   return {
@@ -50,7 +50,7 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
       if (!presented) return ctx.require_client_certificate ? 'client certificate required' : undefined;
       // Envoy verifies an optional client certificate when one is presented.
       if (!socket.authorized && !acceptUntrusted) return `client certificate not trusted: ${String(socket.authorizationError)}`;
-      if (sanOk && !sanOk(cert as PeerCertificate)) return 'client certificate SAN does not match';
+      if (sanOk && !sanOk((cert as PeerCertificate).subjectaltname)) return 'client certificate SAN does not match';
       return undefined;
     },
   };

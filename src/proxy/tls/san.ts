@@ -1,42 +1,90 @@
 import type { PeerCertificate } from 'node:tls';
-import type { CertificateValidationContext } from '../../envoy/index.js';
+import type { CertificateValidationContext, StringMatcher } from '../../envoy/index.js';
 import { stringMatcher } from '../matchers.js';
 
-export interface PeerSans {
-  dns: string[];
-  uri: string[];
-  ip: string[];
-  email: string[];
+export interface SubjectAltName {
+  readonly type: 'DNS' | 'URI' | 'IP_ADDRESS' | 'EMAIL' | 'OTHER';
+  readonly value: string;
 }
 
-/** Splits Node's subjectaltname string ("DNS:a, URI:spiffe://x, IP Address:1.2.3.4"). */
-export function peerSans(cert: PeerCertificate | undefined): PeerSans {
-  const sans: PeerSans = { dns: [], uri: [], ip: [], email: [] };
-  for (const part of cert?.subjectaltname?.split(', ') ?? []) {
-    const colon = part.indexOf(':');
-    const type = part.slice(0, colon);
-    const value = part.slice(colon + 1).replace(/^"(.*)"$/, '$1');
-    if (type === 'DNS') sans.dns.push(value);
-    else if (type === 'URI') sans.uri.push(value);
-    else if (type === 'IP Address') sans.ip.push(value);
-    else if (type === 'email') sans.email.push(value);
-  }
-  return sans;
-}
+const SAN_TYPES: Record<string, SubjectAltName['type']> = { DNS: 'DNS', URI: 'URI', 'IP Address': 'IP_ADDRESS', email: 'EMAIL' };
 
 /**
- * match_typed_subject_alt_names (and the older match_subject_alt_names, which matches any SAN type):
- * the peer passes when any matcher matches a SAN of its type. No matchers: everything passes.
+ * Parses Node's `subjectaltname` ("DNS:a, URI:spiffe://x, IP Address:1.2.3.4"). Node writes values
+ * with separators or quotes in them as JSON strings (`URI:"a, b"`), so a plain split is not enough.
  */
-export function sanVerifier(ctx: CertificateValidationContext | undefined): ((cert: PeerCertificate | undefined) => boolean) | undefined {
-  const typed = (ctx?.match_typed_subject_alt_names ?? []).map((m) => ({ type: m.san_type, test: stringMatcher(m.matcher) }));
-  const untyped = (ctx?.match_subject_alt_names ?? []).map(stringMatcher);
-  if (typed.length === 0 && untyped.length === 0) return undefined;
-  return (cert) => {
-    const sans = peerSans(cert);
-    const byType: Record<string, string[]> = { DNS: sans.dns, URI: sans.uri, IP_ADDRESS: sans.ip, EMAIL: sans.email };
-    if (typed.some((m) => (byType[m.type] ?? []).some(m.test))) return true;
-    const all = [...sans.dns, ...sans.uri, ...sans.ip, ...sans.email];
-    return untyped.some((test) => all.some(test));
+export function parseSubjectAltNames(text: string | undefined): SubjectAltName[] {
+  const out: SubjectAltName[] = [];
+  if (!text) return out;
+  let i = 0;
+  while (i < text.length) {
+    const colon = text.indexOf(':', i);
+    if (colon < 0) break;
+    const kind = text.slice(i, colon);
+    let value: string;
+    let next: number;
+    if (text[colon + 1] === '"') {
+      let end = colon + 2;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      value = JSON.parse(text.slice(colon + 1, end + 1)) as string;
+      next = text.indexOf(', ', end);
+    } else {
+      next = text.indexOf(', ', colon);
+      value = text.slice(colon + 1, next < 0 ? text.length : next);
+    }
+    out.push({ type: SAN_TYPES[kind] ?? 'OTHER', value });
+    if (next < 0) break;
+    i = next + 2;
+  }
+  return out;
+}
+
+/** The first URI SAN of a peer certificate (its SPIFFE ID in a mesh), for logs and headers. */
+export function peerUriSan(cert: PeerCertificate | undefined): string | undefined {
+  return parseSubjectAltNames(cert?.subjectaltname).find((san) => san.type === 'URI')?.value;
+}
+
+/** An exact DNS matcher also accepts a wildcard SAN covering it ("*.example.com"), as Envoy does. */
+function sanPredicate(type: SubjectAltName['type'] | undefined, m: StringMatcher): (san: SubjectAltName) => boolean {
+  const test = stringMatcher(m);
+  const exact = m.exact?.toLowerCase();
+  return (san) => {
+    if (type !== undefined && san.type !== type) return false;
+    if (test(san.value)) return true;
+    if (san.type === 'DNS' && exact !== undefined && san.value.startsWith('*.')) {
+      const dot = exact.indexOf('.');
+      return dot > 0 && exact.slice(dot) === san.value.slice(1).toLowerCase();
+    }
+    return false;
+  };
+}
+
+/** How a caller reports a bad matcher: its own error type, with the field path. */
+export type SanConfigError = (path: string, detail: string, cause?: unknown) => Error;
+
+/**
+ * match_typed_subject_alt_names (and the older match_subject_alt_names, which matches a SAN of any
+ * type), compiled once: a peer passes when any matcher matches one of its SANs. Undefined when the
+ * validation context has no matchers (everything passes). Used by both downstream and upstream TLS.
+ */
+export function compileSanMatcher(vc: CertificateValidationContext | undefined, path: string, fail: SanConfigError): ((subjectAltName: string | undefined) => boolean) | undefined {
+  const matchers: Array<(san: SubjectAltName) => boolean> = [];
+  const compile = (build: () => (san: SubjectAltName) => boolean, at: string) => {
+    try {
+      matchers.push(build());
+    } catch (err) {
+      throw fail(at, (err as Error).message, err);
+    }
+  };
+  (vc?.match_typed_subject_alt_names ?? []).forEach((m, i) => {
+    const type = m.san_type === 'EMAIL' || m.san_type === 'DNS' || m.san_type === 'URI' || m.san_type === 'IP_ADDRESS' ? m.san_type : undefined;
+    if (!type) throw fail(`${path}.match_typed_subject_alt_names[${i}].san_type`, `${m.san_type} is not supported; use DNS, URI, EMAIL or IP_ADDRESS`);
+    compile(() => sanPredicate(type, m.matcher), `${path}.match_typed_subject_alt_names[${i}].matcher`);
+  });
+  (vc?.match_subject_alt_names ?? []).forEach((m, i) => compile(() => sanPredicate(undefined, m), `${path}.match_subject_alt_names[${i}]`));
+  if (matchers.length === 0) return undefined;
+  return (subjectAltName) => {
+    const sans = parseSubjectAltNames(subjectAltName);
+    return matchers.some((match) => sans.some(match));
   };
 }

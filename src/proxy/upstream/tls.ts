@@ -5,10 +5,12 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
-import type { CertificateValidationContext, DataSource, StringMatcher, UpstreamTlsContext } from '../../envoy/index.js';
-import { stringMatcher } from '../matchers.js';
+import type { CertificateValidationContext, DataSource, UpstreamTlsContext } from '../../envoy/index.js';
 import { DataSourceError, readDataSource as readSharedDataSource } from '../tls/data-source.js';
 import { tlsVersionOptions } from '../tls/params.js';
+import { compileSanMatcher } from '../tls/san.js';
+export { parseSubjectAltNames } from '../tls/san.js';
+export type { SubjectAltName } from '../tls/san.js';
 import { ClusterConfigError } from './errors.js';
 
 export interface UpstreamTls {
@@ -33,84 +35,14 @@ export async function readDataSource(source: DataSource, baseDir: string, path: 
   }
 }
 
-export interface SubjectAltName {
-  readonly type: 'DNS' | 'URI' | 'IP_ADDRESS' | 'EMAIL' | 'OTHER';
-  readonly value: string;
-}
-
-const SAN_TYPES: Record<string, SubjectAltName['type']> = { DNS: 'DNS', URI: 'URI', 'IP Address': 'IP_ADDRESS', email: 'EMAIL' };
-
-/**
- * Parses Node's `subjectaltname` ("DNS:a, URI:spiffe://x, IP Address:1.2.3.4"). Node writes values
- * with separators or quotes in them as JSON strings (`URI:"a, b"`), so a plain split is not enough.
- */
-export function parseSubjectAltNames(text: string | undefined): SubjectAltName[] {
-  const out: SubjectAltName[] = [];
-  if (!text) return out;
-  let i = 0;
-  while (i < text.length) {
-    const colon = text.indexOf(':', i);
-    if (colon < 0) break;
-    const kind = text.slice(i, colon);
-    let value: string;
-    let next: number;
-    if (text[colon + 1] === '"') {
-      let end = colon + 2;
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      value = JSON.parse(text.slice(colon + 1, end + 1)) as string;
-      next = text.indexOf(', ', end);
-    } else {
-      next = text.indexOf(', ', colon);
-      value = text.slice(colon + 1, next < 0 ? text.length : next);
-    }
-    out.push({ type: SAN_TYPES[kind] ?? 'OTHER', value });
-    if (next < 0) break;
-    i = next + 2;
-  }
-  return out;
-}
-
-/** An exact DNS matcher also accepts a wildcard SAN covering it ("*.example.com"), as Envoy does. */
-function sanPredicate(type: SubjectAltName['type'] | undefined, m: StringMatcher): (san: SubjectAltName) => boolean {
-  const test = stringMatcher(m);
-  const exact = m.exact?.toLowerCase();
-  return (san) => {
-    if (type !== undefined && san.type !== type) return false;
-    if (test(san.value)) return true;
-    if (san.type === 'DNS' && exact !== undefined && san.value.startsWith('*.')) {
-      const dot = exact.indexOf('.');
-      return dot > 0 && exact.slice(dot) === san.value.slice(1).toLowerCase();
-    }
-    return false;
-  };
-}
-
 type PeerCheck = (cert: PeerCertificate) => string | undefined;
 
 function sanCheck(vc: CertificateValidationContext, path: string): PeerCheck | undefined {
-  const matchers: Array<(san: SubjectAltName) => boolean> = [];
-  const typed = vc.match_typed_subject_alt_names ?? [];
-  typed.forEach((m, i) => {
-    const type = m.san_type === 'EMAIL' || m.san_type === 'DNS' || m.san_type === 'URI' || m.san_type === 'IP_ADDRESS' ? m.san_type : undefined;
-    if (!type) throw new ClusterConfigError(`${path}.match_typed_subject_alt_names[${i}].san_type`, `${m.san_type} is not supported; use DNS, URI, EMAIL or IP_ADDRESS`);
-    matchers.push(compileMatcher(() => sanPredicate(type, m.matcher), `${path}.match_typed_subject_alt_names[${i}].matcher`));
-  });
-  // The older untyped list matches a SAN of any type.
-  (vc.match_subject_alt_names ?? []).forEach((m, i) => matchers.push(compileMatcher(() => sanPredicate(undefined, m), `${path}.match_subject_alt_names[${i}]`)));
-  if (matchers.length === 0) return undefined;
-  return (cert) => {
-    const sans = parseSubjectAltNames(cert.subjectaltname);
-    if (matchers.some((match) => sans.some(match))) return undefined;
-    return `upstream certificate SANs [${cert.subjectaltname ?? ''}] match none of the configured subject alt name matchers`;
-  };
-}
-
-function compileMatcher<T>(build: () => T, path: string): T {
-  try {
-    return build();
-  } catch (err) {
-    throw new ClusterConfigError(path, (err as Error).message, { cause: err });
-  }
+  const matches = compileSanMatcher(vc, path, (p, detail, cause) => new ClusterConfigError(p, detail, cause === undefined ? undefined : { cause }));
+  if (!matches) return undefined;
+  return (cert) => (matches(cert.subjectaltname)
+    ? undefined
+    : `upstream certificate SANs [${cert.subjectaltname ?? ''}] match none of the configured subject alt name matchers`);
 }
 
 /** verify_certificate_hash / verify_certificate_spki pin the leaf; either list matching is enough. */

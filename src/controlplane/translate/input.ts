@@ -147,6 +147,8 @@ export interface MeshService {
   readonly endpoints?: readonly MeshServiceEndpoint[];
   readonly addresses?: readonly string[];
   readonly exportTo?: readonly string[];
+  /** The pods (proxies) that serve it, as a Kubernetes Service's spec.selector. */
+  readonly selector?: Labels;
 }
 
 // ---- the proxy and the options

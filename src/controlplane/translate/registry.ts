@@ -42,6 +42,8 @@ export interface RegistryService {
   readonly addresses: readonly string[];
   readonly endpoints: readonly ServiceEndpoint[];
   readonly subjectAltNames: readonly string[];
+  /** The workloads that serve it (a Kubernetes Service's selector, a ServiceEntry's workloadSelector): a sidecar whose labels match, in the service's namespace, gets inbound listeners for it. */
+  readonly workloadSelector?: Labels;
   /** Where the service came from, for warnings and istioctl-style output. */
   readonly source: string;
 }
@@ -100,6 +102,7 @@ function fromServiceEntry(se: ServiceEntry, snapshot: ConfigSnapshot, warnings: 
     addresses: spec.addresses ?? [],
     endpoints,
     subjectAltNames: spec.subjectAltNames ?? serviceAccounts,
+    ...(spec.workloadSelector?.labels ? { workloadSelector: spec.workloadSelector.labels } : {}),
     source: ref,
   }));
 }
@@ -129,6 +132,7 @@ function fromMeshService(svc: MeshService): RegistryService {
       ...(e.serviceAccount !== undefined ? { serviceAccount: e.serviceAccount } : {}),
     })),
     subjectAltNames: [],
+    ...(svc.selector ? { workloadSelector: svc.selector } : {}),
     source: `MeshService/${svc.namespace}/${svc.hostname}`,
   };
 }

@@ -1,17 +1,17 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { XdsNode } from '../envoy/index.js';
 import { TYPE_URL } from '../envoy/index.js';
-import { CertificateAuthority, IstioCaServer, loadCertificateAuthority, writePluginCa, writeRootCa } from '../pki/index.js';
+import { IstioCaServer } from '../pki/index.js';
+import type { CertificateAuthority } from '../pki/index.js';
 import { startManagementServer } from './management/index.js';
-import type { ManagementServer } from './management/index.js';
+import type { ManagementServer, ServiceView } from './management/index.js';
+import { MeshCertificateAuthorities } from './mesh-ca.js';
 import { proxyDisplayName, proxyNodeOf } from './node.js';
 import { sdsSecrets } from './secrets.js';
 import { createFileStore } from './store/index.js';
 import type { ConfigStore } from './store/index.js';
-import { clusterRows, endpointRows, listenerRows, routeRows, translate } from './translate/index.js';
+import { buildServiceRegistry, clusterRows, endpointRows, listenerRows, routeRows, translate } from './translate/index.js';
 import type { ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
 import { Snapshot, SnapshotCache, XdsServer } from './xds/index.js';
 
@@ -19,6 +19,8 @@ export interface ControlPlaneOptions {
   readonly stateDir: string;
   readonly configDir?: string;
   readonly trustDomain?: string;
+  /** Trust domain of the VM intermediate (identities handed to VMs); the mesh's when absent. */
+  readonly vmTrustDomain?: string;
   /** host:port for ADS (Istio: 15010 plaintext). */
   readonly xdsAddress?: string;
   /** host:port of the management API (apply/get/delete, proxy-status, proxy-config). */
@@ -49,7 +51,7 @@ export class ControlPlane {
   readonly cache = new SnapshotCache({ debounceMs: 50, maxDelayMs: 500 });
   readonly xds: XdsServer;
   store!: ConfigStore;
-  ca!: CertificateAuthority;
+  authorities!: MeshCertificateAuthorities;
   management!: ManagementServer;
   private caServer: IstioCaServer | undefined;
   private readonly proxies = new Map<string, ConnectedProxy>();
@@ -77,15 +79,14 @@ export class ControlPlane {
   }
 
   async start(): Promise<void> {
-    this.ca = await this.loadOrCreateCa();
+    this.authorities = await MeshCertificateAuthorities.open(this.options.stateDir, {
+      ...(this.options.trustDomain ? { trustDomain: this.options.trustDomain } : {}),
+      ...(this.options.vmTrustDomain ? { vmTrustDomain: this.options.vmTrustDomain } : {}),
+    });
     this.store = await createFileStore({ stateDir: this.options.stateDir, ...(this.options.configDir ? { configDir: this.options.configDir } : {}), ...(this.options.logger ? { logger: this.options.logger } : {}) });
     this.unwatch = this.store.watch(() => this.pushAll());
     this.xdsPort = await this.xds.listen(this.options.xdsAddress ?? '127.0.0.1:15010', grpc.ServerCredentials.createInsecure());
-    if (this.options.caAddress) {
-      const [host, port] = splitAddress(this.options.caAddress);
-      this.caServer = new IstioCaServer({ authority: this.ca, host, port, ...(this.options.logger ? { logger: this.options.logger } : {}) });
-      await this.caServer.start();
-    }
+    if (this.options.caAddress) await this.startCaServer(splitAddress(this.options.caAddress));
     const [mHost, mPort] = splitAddress(this.options.managementAddress ?? '127.0.0.1:15014');
     this.management = await startManagementServer({
       store: this.store,
@@ -95,6 +96,16 @@ export class ControlPlane {
       providers: {
         proxyStatus: () => this.proxyStatus(),
         proxyConfig: ({ proxy, type }) => this.proxyConfig(proxy, type),
+        ca: {
+          roots: () => ({ trustDomain: this.authorities.trustDomain, vmTrustDomain: this.authorities.vm.trustDomain, rootsPem: this.authorities.rootsPem() }),
+          issue: (request) => this.authorities.issue(request.authority ?? 'mesh', {
+            spiffeId: request.spiffeId,
+            ...(request.dnsNames ? { dnsNames: request.dnsNames } : {}),
+            ...(request.ttlMs ? { ttlMs: request.ttlMs } : {}),
+          }),
+          rotateRoot: () => this.rotateRoot(),
+        },
+        services: () => this.services(),
       },
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
@@ -109,21 +120,37 @@ export class ControlPlane {
     await this.store?.close();
   }
 
-  /** The mesh CA: a root and a mesh intermediate in the state dir, made on first start. */
-  private async loadOrCreateCa(): Promise<CertificateAuthority> {
-    const dir = join(this.options.stateDir, 'ca');
-    if (existsSync(join(dir, 'mesh-ca', 'ca-key.pem'))) return loadCertificateAuthority(join(dir, 'mesh-ca'));
-    const root = await CertificateAuthority.createRoot({ trustDomain: this.options.trustDomain ?? 'cluster.local' });
-    const mesh = await root.createIntermediate({ name: 'mesh-ca' });
-    await writeRootCa(join(dir, 'root'), root);
-    await writePluginCa(join(dir, 'mesh-ca'), mesh);
-    return mesh;
+  /** The mesh intermediate: it signs the workload certificates of the mesh. */
+  get ca(): CertificateAuthority {
+    return this.authorities.mesh;
+  }
+
+  private async startCaServer([host, port]: [string, number]): Promise<void> {
+    this.caServer = new IstioCaServer({ authority: this.authorities.mesh, roots: this.authorities.roots(), host, port, ...(this.options.logger ? { logger: this.options.logger } : {}) });
+    await this.caServer.start();
+  }
+
+  /**
+   * A new root (and intermediates); both roots stay in the trust bundle that ROOTCA and the CA service
+   * hand out, so certificates from before and after verify until the rotation is finished.
+   */
+  private async rotateRoot(): Promise<{ previous: string; current: string; rootsPem: string }> {
+    const fingerprints = await this.authorities.rotateRoot();
+    if (this.caServer) {
+      const port = this.caServer.port;
+      const host = splitAddress(this.options.caAddress ?? '').at(0) as string;
+      await this.caServer.stop();
+      await this.startCaServer([host, port]);
+    }
+    this.caGeneration += 1;
+    this.pushAll();
+    return { ...fingerprints, rootsPem: this.authorities.rootsPem() };
   }
 
   private async onConnected(node: XdsNode): Promise<void> {
     const proxy = proxyNodeOf(node);
     this.proxies.set(proxy.id, { node, proxy });
-    this.push(proxy.id, this.sharedFor(this.store.snapshot().version));
+    this.push(proxy.id, this.sharedFor(this.generation()));
   }
 
   /**
@@ -133,13 +160,20 @@ export class ControlPlane {
    */
   private shared = { version: '', byKey: new Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }>() };
 
+  private caGeneration = 0;
+
+  /** What a translation depends on besides the proxy: the config version and the CA's trust bundle. */
+  private generation(): string {
+    return `${this.store.snapshot().version}/ca${this.caGeneration}`;
+  }
+
   private sharedFor(version: string): Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }> {
     if (this.shared.version !== version) this.shared = { version, byKey: new Map() };
     return this.shared.byKey;
   }
 
   private pushAll(): void {
-    const shared = this.sharedFor(this.store.snapshot().version);
+    const shared = this.sharedFor(this.generation());
     for (const id of this.proxies.keys()) this.push(id, shared);
   }
 
@@ -158,7 +192,7 @@ export class ControlPlane {
     }
     const config = this.store.snapshot();
     const result = translate(config, connected.proxy, this.options.translate ?? {});
-    const sds = sdsSecrets(result.secrets, config, connected.proxy.namespace, this.ca);
+    const sds = sdsSecrets(result.secrets, config, connected.proxy.namespace, this.authorities.rootsPem());
     for (const w of result.warnings) this.options.logger?.debug({ proxy: id, ...w }, 'translation warning');
     if (sds.missing.length > 0) this.options.logger?.warn({ proxy: id, missing: sds.missing }, 'secrets referenced by the config are not in the store; listeners that need them stay warming');
     let snapshot: Snapshot | undefined;
@@ -177,6 +211,20 @@ export class ControlPlane {
       this.options.logger?.error({ proxy: id, err: (err as Error).message }, 'snapshot refused; the proxy keeps its last good config');
     }
     shared?.set(key, { result, snapshot });
+  }
+
+  /** The service registry as translation sees it, for `isthmus get services` style listings and workflows. */
+  services(): ServiceView[] {
+    return buildServiceRegistry(this.store.snapshot(), this.options.translate ?? {}).services.map((s) => ({
+      hostname: s.hostname,
+      namespace: s.namespace,
+      ports: s.ports.map((p) => ({ name: p.name, number: p.number, protocol: p.protocol, ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}) })),
+      resolution: s.resolution,
+      meshExternal: s.meshExternal,
+      addresses: [...s.addresses],
+      endpoints: s.endpoints.length,
+      source: s.source,
+    }));
   }
 
   /** istioctl proxy-status rows, as JSON. */

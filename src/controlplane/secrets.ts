@@ -1,8 +1,6 @@
 import type { Secret } from '../envoy/index.js';
 import { extractTlsCredential, findSecret } from '../api/index.js';
 import type { ConfigSnapshot } from '../api/index.js';
-import type { CertificateAuthority } from '../pki/index.js';
-import { toPem } from '../pki/index.js';
 
 const KUBERNETES = 'kubernetes://';
 const CACERT_SUFFIX = '-cacert';
@@ -12,14 +10,14 @@ const inline = (pem: string) => ({ inline_bytes: Buffer.from(pem).toString('base
 /**
  * SDS resources for the names a proxy's config refers to, as istiod serves them: credentialName
  * secrets from the proxy's namespace (`kubernetes://NAME` key pair, `kubernetes://NAME-cacert` CA),
- * and ROOTCA (the mesh root). Certificates travel only over SDS, never as files.
+ * and ROOTCA (the mesh's trust bundle: its root, plus the previous one during a rotation). Certificates travel only over SDS, never as files.
  */
-export function sdsSecrets(names: readonly string[], snapshot: ConfigSnapshot, namespace: string, ca: CertificateAuthority | undefined): { secrets: Secret[]; missing: string[] } {
+export function sdsSecrets(names: readonly string[], snapshot: ConfigSnapshot, namespace: string, rootsPem: string | undefined): { secrets: Secret[]; missing: string[] } {
   const secrets: Secret[] = [];
   const missing: string[] = [];
   for (const name of names) {
-    if (name === 'ROOTCA' && ca) {
-      secrets.push({ name, validation_context: { trusted_ca: inline(toPem([ca.root])) } });
+    if (name === 'ROOTCA' && rootsPem) {
+      secrets.push({ name, validation_context: { trusted_ca: inline(rootsPem) } });
       continue;
     }
     if (!name.startsWith(KUBERNETES)) {

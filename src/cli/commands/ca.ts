@@ -11,6 +11,7 @@ import {
 } from '../../pki/index.js';
 import type { Certificate, CertificateInfo } from '../../pki/index.js';
 import { action, collect, emit } from '../action.js';
+import { connect } from './contexts.js';
 
 function refuseOverwrite(dir: string, files: string[], force: boolean | undefined): void {
   const existing = files.filter((f) => existsSync(join(dir, f)));
@@ -217,6 +218,23 @@ export function registerCaCommands(program: Command): void {
       emit(cmd, { out: resolve(opts.out), roots: rows }, () =>
         `${rows.length} root${rows.length === 1 ? '' : 's'} written to ${opts.out}\n` +
         formatTable(['subject', 'trust domain', 'not after', 'sha-256'], rows.map((r) => [r.subject, r.trustDomain, r.notAfter, r.fingerprintSha256.slice(0, 23) + '…'])));
+    }));
+
+  ca.command('roots')
+    .description("the trust bundle of a running mesh (its control plane's roots; old and new during a rotation)")
+    .option('--out <file>', 'also write the PEM bundle to this file')
+    .action(action(async (opts: { out?: string }, cmd: Command) => {
+      const roots = await (await connect(cmd)).caRoots();
+      if (opts.out) await writeFileAtomic(opts.out, roots.rootsPem);
+      const rows = parseCertificates(roots.rootsPem).map((c) => describeCertificate(c));
+      emit(cmd, roots, () => formatTable(['subject', 'not after', 'sha-256'], rows.map((r) => [r.subject, r.notAfter, r.fingerprintSha256.slice(0, 23) + '…'])));
+    }));
+
+  ca.command('rotate-root')
+    .description("give a running mesh a new root; the old root stays in its trust bundle until the rotation is finished")
+    .action(action(async (_opts: unknown, cmd: Command) => {
+      const rotated = await (await connect(cmd)).rotateRoot();
+      emit(cmd, rotated, () => `root rotated: ${rotated.previous.slice(0, 23)}… -> ${rotated.current.slice(0, 23)}…\nthe trust bundle now holds both roots; re-run \`isthmus mesh export\` for links to other meshes\n`);
     }));
 
   ca.command('token')

@@ -10,6 +10,7 @@ export function registerControlPlaneCommand(program: Command): void {
     .requiredOption('--state-dir <dir>', 'where config written through the control plane, and the CA, persist')
     .option('--config-dir <dir>', 'a directory of Istio YAML files, watched for changes')
     .option('--trust-domain <domain>', 'SPIFFE trust domain of a new mesh CA', 'cluster.local')
+    .option('--vm-trust-domain <domain>', 'SPIFFE trust domain of the VM intermediate (identities for VMs); the mesh trust domain when left out')
     .option('--xds-address <host:port>', 'ADS (gRPC) address', '127.0.0.1:15010')
     .option('--xds-port <port>', 'ADS port on 127.0.0.1 (shorthand for --xds-address)')
     .option('--management-address <host:port>', 'management API address (isthmus apply/get/proxy-status talk to it)', '127.0.0.1:15014')
@@ -21,7 +22,7 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--verify-certificate-at-client', "Istio's VERIFY_CERTIFICATE_AT_CLIENT: TLS origination without caCertificates verifies against the system roots")
     .option('-l, --log-level <level>', 'log level', 'info')
     .action(action(async (opts: {
-      stateDir: string; configDir?: string; trustDomain: string; xdsAddress: string; xdsPort?: string; managementAddress: string; caAddress?: string;
+      stateDir: string; configDir?: string; trustDomain: string; vmTrustDomain?: string; xdsAddress: string; xdsPort?: string; managementAddress: string; caAddress?: string;
       token?: string; name?: string; revision?: string; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; logLevel: string;
     }, cmd: Command) => {
       opts.token ??= cmd.optsWithGlobals<{ token?: string }>().token; // also a global flag
@@ -30,6 +31,7 @@ export function registerControlPlaneCommand(program: Command): void {
         stateDir: opts.stateDir,
         ...(opts.configDir ? { configDir: opts.configDir } : {}),
         trustDomain: opts.trustDomain,
+        ...(opts.vmTrustDomain ? { vmTrustDomain: opts.vmTrustDomain } : {}),
         xdsAddress: opts.xdsPort ? `127.0.0.1:${opts.xdsPort}` : opts.xdsAddress,
         managementAddress: opts.managementAddress,
         ...(opts.caAddress ? { caAddress: opts.caAddress } : {}),

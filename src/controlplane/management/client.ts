@@ -2,7 +2,8 @@ import { IsthmusError } from '../../common/index.js';
 import type { StoreProblem } from '../store/index.js';
 import { API_PREFIX } from './protocol.js';
 import type {
-  AnalyzeResponse, ApplyResponse, DeleteRequest, DeleteResponse, ErrorBody, ProxyConfigType, ResourcesResponse, SecretRequest, StatusResponse,
+  AnalyzeResponse, ApplyResponse, CaRootsResponse, DeleteRequest, DeleteResponse, ErrorBody, IssueCertificateRequest, IssueCertificateResponse,
+  ProxyConfigType, ResourcesResponse, RotateRootResponse, SecretRequest, ServicesResponse, StatusResponse,
 } from './protocol.js';
 
 export interface ManagementClientOptions {
@@ -109,6 +110,22 @@ export class ManagementClient {
 
   proxyConfig(proxy: string, type: ProxyConfigType): Promise<unknown> {
     return this.request('GET', `/proxy-config${queryString({ proxy, type })}`);
+  }
+
+  caRoots(): Promise<CaRootsResponse> {
+    return this.request('GET', '/ca/roots');
+  }
+
+  issueCertificate(request: IssueCertificateRequest): Promise<IssueCertificateResponse> {
+    return this.request('POST', '/ca/certificates', JSON.stringify(request));
+  }
+
+  rotateRoot(): Promise<RotateRootResponse> {
+    return this.request('POST', '/ca/rotate-root', '{}');
+  }
+
+  services(): Promise<ServicesResponse> {
+    return this.request('GET', '/services');
   }
 
   private async request<T>(method: 'GET' | 'POST', path: string, body?: string, contentType = 'application/json'): Promise<T> {

@@ -10,6 +10,7 @@ export type { ManifestObject } from './manifests.js';
 export type { PrinterColumns } from './columns.js';
 export { API_PREFIX, DEFAULT_MANAGEMENT_URL, PROXY_CONFIG_TYPES } from './protocol.js';
 export type {
-  AnalyzeResponse, ApplyResponse, DeleteRequest, DeleteResponse, ErrorBody, ManagementProviders, ProxyConfigType, RefInput, ResourceItem,
-  ResourcesResponse, ResourceView, ResultItem, SecretRequest, StatusResponse,
+  AnalyzeResponse, ApplyResponse, CaRootsResponse, DeleteRequest, DeleteResponse, ErrorBody, IssueCertificateRequest, IssueCertificateResponse,
+  ManagementProviders, ProxyConfigType, RefInput, ResourceItem, ResourcesResponse, ResourceView, ResultItem, RotateRootResponse, SecretRequest,
+  ServicesResponse, ServiceView, StatusResponse,
 } from './protocol.js';

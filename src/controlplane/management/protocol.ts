@@ -103,8 +103,65 @@ export interface StatusResponse {
 export const PROXY_CONFIG_TYPES = ['listeners', 'routes', 'clusters', 'endpoints', 'secret'] as const;
 export type ProxyConfigType = (typeof PROXY_CONFIG_TYPES)[number];
 
+export interface CaRootsResponse {
+  readonly trustDomain: string;
+  /** Trust domain of the VM intermediate's identities. */
+  readonly vmTrustDomain: string;
+  /** The mesh's trust bundle: the current root first, then roots kept during a rotation. */
+  readonly rootsPem: string;
+}
+
+export interface IssueCertificateRequest {
+  /** mesh (the default): the mesh intermediate; vm: the VM intermediate. */
+  readonly authority?: 'mesh' | 'vm';
+  readonly spiffeId: string;
+  readonly dnsNames?: readonly string[];
+  readonly ttlMs?: number;
+}
+
+export interface IssueCertificateResponse {
+  readonly spiffeId: string;
+  readonly certificateChainPem: string;
+  readonly privateKeyPem: string;
+  readonly rootsPem: string;
+  readonly notAfter: string;
+}
+
+export interface RotateRootResponse {
+  /** SHA-256 fingerprints of the replaced and the new root. */
+  readonly previous: string;
+  readonly current: string;
+  readonly rootsPem: string;
+}
+
+/** The CA operations the management API offers (certificates for gateways, VMs and links between meshes). */
+export interface CaProvider {
+  roots(): CaRootsResponse;
+  issue(request: IssueCertificateRequest): Promise<IssueCertificateResponse>;
+  rotateRoot(): Promise<RotateRootResponse>;
+}
+
+/** A service of the mesh as the registry holds it (ServiceEntries, Kubernetes Services). */
+export interface ServiceView {
+  readonly hostname: string;
+  readonly namespace: string;
+  readonly ports: ReadonlyArray<{ readonly name: string; readonly number: number; readonly protocol: string; readonly targetPort?: number }>;
+  readonly resolution: string;
+  readonly meshExternal: boolean;
+  readonly addresses: readonly string[];
+  readonly endpoints: number;
+  readonly source: string;
+}
+
+export interface ServicesResponse {
+  readonly items: readonly ServiceView[];
+}
+
 /** Filled in by the xDS side: JSON-serialisable views of connected proxies. */
 export interface ManagementProviders {
+  readonly ca?: CaProvider;
+  /** The service registry as translation sees it. */
+  readonly services?: () => readonly ServiceView[];
   /** istioctl proxy-status: one entry per connected proxy. */
   readonly proxyStatus?: () => unknown;
   /** istioctl proxy-config: the Envoy resources last sent to a proxy; undefined when the proxy is unknown. */

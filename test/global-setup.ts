@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
   const root = fileURLToPath(new URL('../', import.meta.url));
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
-  if (result.status !== 0) {
-    throw new Error(`npx tsc -p tsconfig.build.json failed (exit ${result.status}):\n${result.stdout}${result.stderr}${result.error?.message ?? ''}`);
+  for (const project of ['tsconfig.build.json', 'examples/tsconfig.json']) {
+    const result = spawnSync('npx', ['tsc', '-p', project], { cwd: root, encoding: 'utf8' });
+    if (result.status !== 0) {
+      throw new Error(`npx tsc -p ${project} failed (exit ${result.status}):\n${result.stdout}${result.stderr}${result.error?.message ?? ''}`);
+    }
   }
 }

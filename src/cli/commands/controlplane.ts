@@ -43,7 +43,9 @@ export function registerControlPlaneCommand(program: Command): void {
       });
       await cp.start();
       const ports = cp.ports;
-      process.stderr.write(`control plane ${cp.name} ready: xDS 127.0.0.1:${ports.xds}, management ${cp.management.url}${ports.ca ? `, CA 127.0.0.1:${ports.ca}` : ''} (Ctrl-C to stop)\n`);
+      const host = (address: string | undefined) => (address ? address.slice(0, address.lastIndexOf(':')) || '127.0.0.1' : '127.0.0.1');
+      const xdsHost = host(opts.xdsPort ? undefined : opts.xdsAddress);
+      process.stderr.write(`control plane ${cp.name} ready: xDS ${xdsHost}:${ports.xds}, management ${cp.management.url}${ports.ca ? `, CA ${host(opts.caAddress)}:${ports.ca}` : ''} (Ctrl-C to stop)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => void cp.stop().then(resolve);
         process.once('SIGINT', stop);

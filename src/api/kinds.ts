@@ -24,6 +24,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'AuthorizationPolicy', group: 'security.istio.io', versions: SECURITY_VERSIONS, namespaced: true },
   { kind: 'Secret', group: '', versions: ['v1'], namespaced: true },
   { kind: 'Namespace', group: '', versions: ['v1'], namespaced: false },
+  { kind: 'Service', group: '', versions: ['v1'], namespaced: true },
   { kind: 'MeshConfig', group: 'isthmus.io', versions: ['v1alpha1'], namespaced: false },
 ];
 

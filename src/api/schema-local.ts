@@ -1,6 +1,6 @@
 /**
- * Schemas for the kinds that are not Istio CRDs: Kubernetes v1 Secret and Namespace (the fields Isthmus
- * reads) and Isthmus' MeshConfig. Same checks as for Istio kinds: types, then unknown fields.
+ * Schemas for the kinds that are not Istio CRDs: Kubernetes v1 Secret, Namespace and Service (the fields
+ * Isthmus reads, plus Service's other fields, accepted and ignored) and Isthmus' MeshConfig. Same checks as for Istio kinds: types, then unknown fields.
  */
 import { unknownFieldIssues } from './schema-fields.js';
 import type { JsonSchema } from './schema-fields.js';
@@ -37,9 +37,33 @@ function object(properties: Record<string, JsonSchema>): JsonSchema {
   return { type: 'object', properties: { apiVersion: STRING, kind: STRING, metadata: METADATA, ...properties } };
 }
 
+const INTEGER: JsonSchema = { type: 'integer' };
+
+/** core/v1 ServiceSpec: ports and selector make the mesh service; the rest is Kubernetes networking Isthmus has no use for. */
+const SERVICE_SPEC: JsonSchema = {
+  type: 'object',
+  properties: {
+    ports: {
+      type: 'array',
+      items: {
+        type: 'object',
+        // targetPort is an int-or-string; the semantic check reads it.
+        properties: { name: STRING, protocol: STRING, appProtocol: STRING, port: INTEGER, targetPort: FREE, nodePort: INTEGER },
+      },
+    },
+    selector: STRING_MAP,
+    ...Object.fromEntries([
+      'type', 'clusterIP', 'clusterIPs', 'externalIPs', 'externalName', 'externalTrafficPolicy', 'internalTrafficPolicy',
+      'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'loadBalancerIP', 'loadBalancerSourceRanges', 'loadBalancerClass',
+      'allocateLoadBalancerNodePorts', 'publishNotReadyAddresses', 'sessionAffinity', 'sessionAffinityConfig', 'trafficDistribution',
+    ].map((f) => [f, FREE])),
+  },
+};
+
 const SCHEMAS: Partial<Record<ResourceKind, JsonSchema>> = {
   Secret: object({ type: STRING, data: STRING_MAP, stringData: STRING_MAP, immutable: BOOLEAN }),
   Namespace: object({ spec: FREE, status: FREE }),
+  Service: object({ spec: SERVICE_SPEC, status: FREE }),
   MeshConfig: object({
     spec: {
       type: 'object',

@@ -90,6 +90,7 @@ export function buildSnapshot(resources: readonly IstioResource[]): ConfigSnapsh
     authorizationPolicies: ofKind(resources, 'AuthorizationPolicy'),
     secrets: ofKind(resources, 'Secret'),
     namespaces,
+    services: ofKind(resources, 'Service'),
     namespaceNames: Object.freeze([...namespaceNames].sort()),
     meshConfig: resolveMeshConfig(meshConfigs[0]),
   });

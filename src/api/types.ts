@@ -1,6 +1,6 @@
 /**
  * The config model: Istio's resources as users write them (proto3-JSON / YAML field names), Kubernetes
- * Secret and Namespace, and Isthmus' own MeshConfig. Field names and enum values are Istio's, so an Istio
+ * Secret, Namespace and Service, and Isthmus' own MeshConfig. Field names and enum values are Istio's, so an Istio
  * user can read them; only the fields Isthmus knows are typed (schema validation rejects the rest).
  */
 
@@ -28,7 +28,7 @@ export interface ObjectMeta {
 
 export type NetworkingKind = 'Gateway' | 'VirtualService' | 'DestinationRule' | 'ServiceEntry' | 'WorkloadEntry';
 export type SecurityKind = 'PeerAuthentication' | 'AuthorizationPolicy';
-export type ResourceKind = NetworkingKind | SecurityKind | 'Secret' | 'Namespace' | 'MeshConfig';
+export type ResourceKind = NetworkingKind | SecurityKind | 'Secret' | 'Namespace' | 'Service' | 'MeshConfig';
 
 interface ResourceBase<K extends ResourceKind> {
   /** As written, e.g. "networking.istio.io/v1beta1"; every version of a kind has the same spec. */
@@ -524,6 +524,34 @@ export interface SecretResource extends ResourceBase<'Secret'> {
 
 export type NamespaceResource = ResourceBase<'Namespace'>;
 
+// ─── Kubernetes Service ────────────────────────────────────────────────────────────────────────────
+
+/** A port of a Kubernetes Service (core/v1 ServicePort); nodePort is accepted and has no effect. */
+export interface KubernetesServicePort {
+  readonly name?: string;
+  /** TCP (default), UDP or SCTP. */
+  readonly protocol?: 'TCP' | 'UDP' | 'SCTP';
+  /** Istio reads the port's protocol from here first (http, http2, grpc, kubernetes.io/h2c, ...). */
+  readonly appProtocol?: string;
+  readonly port: number;
+  /** The pod's port: a number, or the name of a container port; defaults to `port`. */
+  readonly targetPort?: number | string;
+  readonly nodePort?: number;
+}
+
+/**
+ * The fields of a Kubernetes Service that make a mesh service: its ports and the labels of the pods
+ * (proxies) that serve it. type, clusterIP and the other networking fields are accepted and ignored.
+ */
+export interface KubernetesServiceSpec {
+  readonly ports?: readonly KubernetesServicePort[];
+  readonly selector?: Labels;
+  readonly type?: string;
+  readonly clusterIP?: string;
+}
+
+export type ServiceResource = SpecResource<'Service', KubernetesServiceSpec>;
+
 /** Every kind the loader accepts. */
 export type IstioResource =
   | GatewayResource
@@ -535,6 +563,7 @@ export type IstioResource =
   | AuthorizationPolicyResource
   | SecretResource
   | NamespaceResource
+  | ServiceResource
   | MeshConfigResource;
 
 export type ResourceOfKind<K extends ResourceKind> = Extract<IstioResource, { kind: K }>;
@@ -581,7 +610,7 @@ export interface ConfigError {
   readonly fix?: string;
 }
 
-/** A document of a kind Isthmus does not use (Deployment, Service, IstioOperator, ...). */
+/** A document of a kind Isthmus does not use (Deployment, IstioOperator, ...). */
 export interface IgnoredResource {
   readonly apiVersion: string;
   readonly kind: string;
@@ -633,6 +662,8 @@ export interface ConfigSnapshot {
   readonly authorizationPolicies: readonly AuthorizationPolicyResource[];
   readonly secrets: readonly SecretResource[];
   readonly namespaces: readonly NamespaceResource[];
+  /** Kubernetes Services: mesh services whose endpoints are the connected proxies their selector matches. */
+  readonly services: readonly ServiceResource[];
   /** Every namespace named by a Namespace or used by a resource, sorted. */
   readonly namespaceNames: readonly string[];
   readonly meshConfig: ResolvedMeshConfig;

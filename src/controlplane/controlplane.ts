@@ -8,11 +8,12 @@ import { startManagementServer } from './management/index.js';
 import type { ManagementServer, ServiceView } from './management/index.js';
 import { MeshCertificateAuthorities } from './mesh-ca.js';
 import { proxyDisplayName, proxyNodeOf } from './node.js';
+import { meshServicesOf } from './registry/index.js';
 import { sdsSecrets } from './secrets.js';
 import { createFileStore } from './store/index.js';
 import type { ConfigStore } from './store/index.js';
 import { buildServiceRegistry, clusterRows, endpointRows, listenerRows, routeRows, translate } from './translate/index.js';
-import type { ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
+import type { MeshService, ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
 import { Snapshot, SnapshotCache, XdsServer } from './xds/index.js';
 
 export interface ControlPlaneOptions {
@@ -63,9 +64,7 @@ export class ControlPlane {
       cache: this.cache,
       controlPlaneId: this.name,
       onNodeConnected: (node) => this.onConnected(node),
-      onNodeDisconnected: (node) => {
-        this.proxies.delete(node.id ?? '');
-      },
+      onNodeDisconnected: (node) => this.onDisconnected(node),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -84,7 +83,11 @@ export class ControlPlane {
       ...(this.options.vmTrustDomain ? { vmTrustDomain: this.options.vmTrustDomain } : {}),
     });
     this.store = await createFileStore({ stateDir: this.options.stateDir, ...(this.options.configDir ? { configDir: this.options.configDir } : {}), ...(this.options.logger ? { logger: this.options.logger } : {}) });
-    this.unwatch = this.store.watch(() => this.pushAll());
+    this.unwatch = this.store.watch(() => {
+      this.refreshServices();
+      this.pushAll();
+    });
+    this.refreshServices();
     this.xdsPort = await this.xds.listen(this.options.xdsAddress ?? '127.0.0.1:15010', grpc.ServerCredentials.createInsecure());
     if (this.options.caAddress) await this.startCaServer(splitAddress(this.options.caAddress));
     const [mHost, mPort] = splitAddress(this.options.managementAddress ?? '127.0.0.1:15014');
@@ -150,7 +153,43 @@ export class ControlPlane {
   private async onConnected(node: XdsNode): Promise<void> {
     const proxy = proxyNodeOf(node);
     this.proxies.set(proxy.id, { node, proxy });
-    this.push(proxy.id, this.sharedFor(this.generation()));
+    // A new pod of a Service changes every proxy's endpoints of it, not only its own config.
+    if (this.refreshServices()) this.pushAll();
+    else this.push(proxy.id, this.sharedFor(this.sharedVersion()));
+  }
+
+  private onDisconnected(node: XdsNode): void {
+    if (!this.proxies.delete(node.id ?? '')) return;
+    if (this.refreshServices()) this.pushAll();
+  }
+
+  /** Kubernetes Services with the connected proxies they select as endpoints; what translation gets as meshServices. */
+  private meshServices: MeshService[] = [];
+  private meshServicesJson = '[]';
+  /** Bumped whenever meshServices change, so that translations shared per config version are not reused across it. */
+  private endpointsGeneration = 0;
+
+  /** Recomputes the mesh services; true when they changed. */
+  private refreshServices(): boolean {
+    const services = this.store.snapshot().services;
+    const next = meshServicesOf(services, [...this.proxies.values()].map((p) => p.proxy), this.options.translate?.domainSuffix ?? 'cluster.local');
+    const json = JSON.stringify(next);
+    if (json === this.meshServicesJson) return false;
+    this.meshServices = next;
+    this.meshServicesJson = json;
+    this.endpointsGeneration++;
+    return true;
+  }
+
+  private translateOptions(): TranslateOptions {
+    const options = this.options.translate ?? {};
+    if (this.meshServices.length === 0) return options;
+    return { ...options, meshServices: [...(options.meshServices ?? []), ...this.meshServices] };
+  }
+
+  /** The key translations are shared under: the config version, the endpoints generation and the CA generation. */
+  private sharedVersion(): string {
+    return `${this.store.snapshot().version}/${this.endpointsGeneration}/ca${this.caGeneration}`;
   }
 
   /**
@@ -160,12 +199,8 @@ export class ControlPlane {
    */
   private shared = { version: '', byKey: new Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }>() };
 
+  /** Bumped by a root rotation: ROOTCA changes without a config change. */
   private caGeneration = 0;
-
-  /** What a translation depends on besides the proxy: the config version and the CA's trust bundle. */
-  private generation(): string {
-    return `${this.store.snapshot().version}/ca${this.caGeneration}`;
-  }
 
   private sharedFor(version: string): Map<string, { result: TranslateResult; snapshot: Snapshot | undefined }> {
     if (this.shared.version !== version) this.shared = { version, byKey: new Map() };
@@ -173,7 +208,7 @@ export class ControlPlane {
   }
 
   private pushAll(): void {
-    const shared = this.sharedFor(this.generation());
+    const shared = this.sharedFor(this.sharedVersion());
     for (const id of this.proxies.keys()) this.push(id, shared);
   }
 
@@ -191,7 +226,7 @@ export class ControlPlane {
       return;
     }
     const config = this.store.snapshot();
-    const result = translate(config, connected.proxy, this.options.translate ?? {});
+    const result = translate(config, connected.proxy, this.translateOptions());
     const sds = sdsSecrets(result.secrets, config, connected.proxy.namespace, this.authorities.rootsPem());
     for (const w of result.warnings) this.options.logger?.debug({ proxy: id, ...w }, 'translation warning');
     if (sds.missing.length > 0) this.options.logger?.warn({ proxy: id, missing: sds.missing }, 'secrets referenced by the config are not in the store; listeners that need them stay warming');
@@ -215,7 +250,7 @@ export class ControlPlane {
 
   /** The service registry as translation sees it, for `isthmus get services` style listings and workflows. */
   services(): ServiceView[] {
-    return buildServiceRegistry(this.store.snapshot(), this.options.translate ?? {}).services.map((s) => ({
+    return buildServiceRegistry(this.store.snapshot(), this.translateOptions()).services.map((s) => ({
       hostname: s.hostname,
       namespace: s.namespace,
       ports: s.ports.map((p) => ({ name: p.name, number: p.number, protocol: p.protocol, ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}) })),
@@ -257,7 +292,8 @@ export class ControlPlane {
 
 /** What translation reads of a proxy, minus its id: equal keys give equal Envoy config. */
 function equivalenceKey(proxy: ProxyNode): string {
-  const { id: _id, metadata, ...rest } = proxy;
+  // The IP makes a proxy an endpoint (meshServices); translation itself does not read it.
+  const { id: _id, ip: _ip, metadata, ...rest } = proxy;
   const { NAME: _n, POD_NAME: _p, INSTANCE_IPS: _i, ...meta } = metadata ?? {};
   return JSON.stringify({ ...rest, metadata: Object.fromEntries(Object.entries(meta).sort()) });
 }

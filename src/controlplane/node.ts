@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { XdsNode } from '../envoy/index.js';
 import type { ProxyNode, ProxyType } from './translate/index.js';
 
@@ -16,9 +17,21 @@ function proxyTypeOf(idParts: readonly string[], meta: Record<string, unknown>):
 }
 
 /**
+ * The proxy's instance IP, as istiod reads it: the first INSTANCE_IPS entry (istio-agent sends the pod's
+ * IPs there), else the IP field of an Istio node id. Undefined when neither holds an IP address.
+ */
+export function proxyIpOf(idParts: readonly string[], meta: Record<string, unknown>): string | undefined {
+  const listed = (str(meta.INSTANCE_IPS) ?? '').split(',').map((s) => s.trim()).find((s) => isIP(s) !== 0);
+  if (listed) return listed;
+  const fromId = idParts.length === 4 ? idParts[1] : undefined;
+  return fromId && isIP(fromId) !== 0 ? fromId : undefined;
+}
+
+/**
  * What the control plane knows about a proxy from its xDS node, as istiod reads it: the id
  * `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` and ISTIO_META_* metadata (NAMESPACE,
- * LABELS, ROUTER_MODE, NETWORK, CLUSTER_ID, SERVICE_ACCOUNT, GENERATOR, and Isthmus' PORT_MAP "80:8080,443:8443").
+ * LABELS, ROUTER_MODE, NETWORK, CLUSTER_ID, SERVICE_ACCOUNT, GENERATOR, INSTANCE_IPS, and Isthmus' PORT_MAP
+ * "80:8080,443:8443").
  */
 export function proxyNodeOf(node: XdsNode): ProxyNode {
   const id = node.id ?? '';
@@ -40,6 +53,7 @@ export function proxyNodeOf(node: XdsNode): ProxyNode {
   for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') metadata[k] = v;
   const network = str(meta.NETWORK);
   const serviceAccount = str(meta.SERVICE_ACCOUNT);
+  const ip = proxyIpOf(parts, meta);
   return {
     id,
     type,
@@ -50,6 +64,7 @@ export function proxyNodeOf(node: XdsNode): ProxyNode {
     portMap,
     ...(network ? { network } : {}),
     ...(serviceAccount ? { serviceAccount } : {}),
+    ...(ip ? { ip } : {}),
   };
 }
 

@@ -90,6 +90,7 @@ const messages: Record<string, MessageSpec> = {
       traffic_direction: enumOf('UNSPECIFIED', 'INBOUND', 'OUTBOUND'),
       drain_type: enumOf('DEFAULT', 'MODIFY_ONLY'),
       metadata: 'struct',
+      bind_to_port: 'bool',
     },
     required: ['address'],
   },

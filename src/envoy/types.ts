@@ -75,6 +75,8 @@ export interface Listener {
   continue_on_listener_filters_timeout?: boolean;
   per_connection_buffer_limit_bytes?: number;
   traffic_direction?: string;
+  /** false: the listener opens no socket (Envoy: it only receives connections handed over by another listener). */
+  bind_to_port?: boolean;
 }
 
 export interface HeaderValueOption {

@@ -232,7 +232,8 @@ export class DynamicResources {
     try {
       const want = listener.address.socket_address;
       const sameAddress = existing && existing.config.address.socket_address.address === want.address
-        && (existing.config.address.socket_address.port_value === want.port_value || existing.address.port === want.port_value);
+        && (existing.config.address.socket_address.port_value === want.port_value || existing.address.port === want.port_value)
+        && existing.bindsToPort === (listener.bind_to_port !== false);
       if (existing && sameAddress) {
         await existing.update(listener, path);
       } else {

@@ -25,6 +25,8 @@ export interface ProxyOptions {
   readonly baseDir?: string;
   /** --drain-time-s: how long SIGTERM waits for open connections. */
   readonly drainTimeMs?: number;
+  /** --ip: the instance ("pod") IP; listeners on 0.0.0.0 or :: bind to it. */
+  readonly instanceIp?: string;
 }
 
 type State = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
@@ -74,6 +76,7 @@ export class ProxyServer {
         httpFilters: builtinHttpFilters(),
         secrets: server.secrets,
         routes: server.routes,
+        ...(options.instanceIp ? { instanceIp: options.instanceIp } : {}),
       };
       server.dynamic = new DynamicResources(
         server.clusters, server.routes, server.secrets, ctx,

@@ -16,6 +16,7 @@ describe('seed fixtures', () => {
       'Gateway istio-ingress/eastwestgateway networking.istio.io/v1beta1',
       'Gateway istio-system/eastwestgateway networking.istio.io/v1alpha3',
       'Namespace /sleep v1',
+      'Service istio-system/istiod v1',
       'ServiceEntry istio-egress/se-lambda-ext networking.istio.io/v1beta1',
       'ServiceEntry istio-ingress/se-alb-ext networking.istio.io/v1beta1',
       'VirtualService istio-egress/direct-lambda-through-egress-gateway networking.istio.io/v1beta1',
@@ -33,7 +34,7 @@ describe('seed fixtures', () => {
     }
   });
 
-  test('Deployment, Service and IstioOperator documents are ignored with a warning; Namespace is accepted', async () => {
+  test('Deployment and IstioOperator documents are ignored with a warning; Namespace and Service are accepted', async () => {
     const result = await loadResourceFiles([SEEDS]);
     expect(result.ignored.map((i) => `${i.kind} ${i.name}`).sort()).toEqual([
       'Deployment sleep',
@@ -41,9 +42,8 @@ describe('seed fixtures', () => {
       'IstioOperator istio-gateways',
       'IstioOperator istio-gateways',
       'IstioOperator istio-install',
-      'Service istiod',
     ]);
-    expect(result.warnings).toHaveLength(6);
+    expect(result.warnings).toHaveLength(5);
     for (const w of result.warnings) {
       expect(w.severity).toBe('warning');
       expect(w.code).toBe('IGNORED_KIND');

@@ -123,6 +123,8 @@ export function serviceEntriesFor(context: AnalysisContext, host: string): Servi
 }
 
 export function isKnownHost(context: AnalysisContext, host: string): boolean {
+  // A Kubernetes Service in the config is a mesh service: <name>.<namespace>.svc.<domain suffix>.
+  if ((context.snapshot.services ?? []).some((s) => `${s.metadata.name}.${s.metadata.namespace}.svc.${context.domainSuffix}` === host)) return true;
   return (context.options.knownHosts ?? []).some((h) => {
     const known = h.toLowerCase();
     return known === host || (known.startsWith('*') && host.endsWith(known.slice(1)));

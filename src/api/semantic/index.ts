@@ -9,6 +9,7 @@ import { validateGateway } from './gateway.js';
 import { validateMeshConfig } from './meshconfig.js';
 import { validatePeerAuthentication } from './peerauthentication.js';
 import { validateSecret } from './secret.js';
+import { validateService } from './service.js';
 import { validateServiceEntry } from './serviceentry.js';
 import { validateVirtualService } from './virtualservice.js';
 import { validateWorkloadEntry } from './workloadentry.js';
@@ -48,6 +49,8 @@ function kindIssues(resource: IstioResource): Issue[] {
       return validateAuthorizationPolicy(resource);
     case 'Secret':
       return validateSecret(resource);
+    case 'Service':
+      return validateService(resource);
     case 'MeshConfig':
       return validateMeshConfig(resource);
     case 'Namespace':

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { IsthmusError, parseDuration, writeFileAtomic } from '../../common/index.js';
 import { loadBootstrapFile } from '../../envoy/index.js';
 import { ProxyServer, WorkloadCertificateManager, envoyXdsCodec, xdsBootstrap } from '../../proxy/index.js';
@@ -18,10 +19,10 @@ function pairs(list: string[], flag: string): Record<string, string> {
 }
 
 /** The bootstrap for --xds: node identity and metadata from the flags, ADS to the control plane. */
-function xdsLoaded(opts: { xds?: string; nodeId?: string; nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string }): LoadedBootstrap {
+function xdsLoaded(opts: { xds?: string; nodeId?: string; nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string; ip?: string }): LoadedBootstrap {
   const namespace = opts.namespace ?? 'default';
-  const nodeId = opts.nodeId ?? `${opts.proxyType}~127.0.0.1~isthmus-proxy-${process.pid}.${namespace}~${namespace}.svc.cluster.local`;
-  const metadata: Record<string, unknown> = { NAMESPACE: namespace, PROXY_TYPE: opts.proxyType, LABELS: pairs(opts.label, '--label'), ...pairs(opts.meta, '--meta') };
+  const nodeId = opts.nodeId ?? `${opts.proxyType}~${opts.ip ?? '127.0.0.1'}~isthmus-proxy-${process.pid}.${namespace}~${namespace}.svc.cluster.local`;
+  const metadata: Record<string, unknown> = { NAMESPACE: namespace, PROXY_TYPE: opts.proxyType, LABELS: pairs(opts.label, '--label'), ...(opts.ip ? { INSTANCE_IPS: opts.ip } : {}), ...pairs(opts.meta, '--meta') };
   if (opts.portMap) metadata.PORT_MAP = opts.portMap;
   const bootstrap = xdsBootstrap({
     address: opts.xds as string,
@@ -48,6 +49,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--proxy-type <type>', 'router (a gateway) or sidecar', 'sidecar')
     .option('--namespace <ns>', 'namespace of the proxy (node metadata NAMESPACE)')
     .option('--label <key=value>', 'a workload label, as Gateway selectors match them (repeatable)', collect, [])
+    .option('--ip <address>', "the proxy's instance (pod) IP: listeners on 0.0.0.0 or :: bind to it, and with --xds it is the node id's IP and INSTANCE_IPS")
     .option('--port-map <from:to,...>', 'gateway service port -> listener port, e.g. 80:8080,443:8443')
     .option('--meta <key=value>', 'extra node metadata, e.g. ROUTER_MODE=sni-dnat (repeatable)', collect, [])
     .option('--ca-address <host:port>', "get the workload certificate (SDS 'default') from this CA service and renew it, as istio-agent does")
@@ -61,7 +63,7 @@ export function registerProxyCommand(program: Command): void {
     .action(action(async (opts: {
       configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string; xds?: string; nodeId?: string;
       nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string;
-      caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; certTtl?: string;
+      caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; certTtl?: string; ip?: string;
     }) => {
       if (!opts.configPath && !opts.xds) {
         throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
@@ -69,10 +71,13 @@ export function registerProxyCommand(program: Command): void {
       if (!LEVELS.includes(opts.logLevel)) {
         throw new IsthmusError('ERR_PROXY_CONFIG', `unknown log level "${opts.logLevel}"`, { hint: `use one of ${LEVELS.join(', ')}` });
       }
+      if (opts.ip !== undefined && isIP(opts.ip) === 0) {
+        throw new IsthmusError('ERR_PROXY_CONFIG', `--ip "${opts.ip}" is not an IP address`, { hint: 'give the IP this proxy owns, e.g. --ip 127.0.10.2 (any 127.x.y.z works on Linux)' });
+      }
       const level = opts.logLevel === 'critical' ? 'fatal' : opts.logLevel === 'off' ? 'silent' : opts.logLevel;
       const logger = pino({ name: 'isthmus-proxy', level }, pino.destination(2));
       const loaded = opts.configPath ? await loadBootstrapFile(opts.configPath) : xdsLoaded(opts);
-      const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000 });
+      const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000, ...(opts.ip ? { instanceIp: opts.ip } : {}) });
       if (opts.mode === 'validate') {
         await server.stop(0);
         process.stdout.write(`configuration '${opts.configPath}' OK\n`);

@@ -26,6 +26,12 @@ interface GatewayServerView {
   tls?: { mode?: string };
 }
 
+interface ServicePortView {
+  port?: number;
+  nodePort?: number;
+  protocol?: string;
+}
+
 const COLUMNS: Record<string, Array<[string, Cell]>> = {
   Gateway: [
     NAME,
@@ -46,6 +52,14 @@ const COLUMNS: Record<string, Array<[string, Cell]>> = {
     AGE,
   ],
   Namespace: [NAME, ['STATUS', () => 'Active'], AGE],
+  // kubectl's columns (TYPE, PORT(S)) and its -o wide SELECTOR, without the addresses a cluster would assign.
+  Service: [
+    NAME,
+    ['TYPE', (r) => text(spec(r)['type'] ?? 'ClusterIP')],
+    ['PORT(S)', (r) => ((spec(r)['ports'] ?? []) as ServicePortView[]).map((p) => `${p.port}${p.nodePort !== undefined ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>'],
+    ['SELECTOR', (r) => Object.entries((spec(r)['selector'] ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') || '<none>'],
+    AGE,
+  ],
   MeshConfig: [NAME, ['TRUST DOMAIN', (r) => text(spec(r)['trustDomain'])], AGE],
 };
 

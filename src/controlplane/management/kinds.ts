@@ -21,6 +21,7 @@ const SHORT_NAMES: Record<string, readonly string[]> = {
   PeerAuthentication: ['pa'],
   AuthorizationPolicy: ['ap'],
   Namespace: ['ns'],
+  Service: ['svc'],
 };
 
 function pluralOf(singular: string): string {

@@ -14,5 +14,6 @@ export { clusterName, sniClusterName, parseClusterName, listenerName, gatewayHtt
 export { EXTRA_ENVOY_FIELDS, ADS_CONFIG_SOURCE } from './envoy-ext.js';
 export type { XdsCluster, XdsHttpConnectionManager, XdsUpstreamTlsContext, XdsDownstreamTlsContext, SdsSecretConfig, ConfigSource, OutlierDetection, Metadata } from './envoy-ext.js';
 export { ISTIO_MTLS_ALPNS } from './passthrough.js';
+export { parseProtocol } from './protocol.js';
 export type { TranslateWarning } from './warnings.js';
 export type * from './input.js';

@@ -168,6 +168,8 @@ export interface ProxyNode {
   /** Gateway service port -> container port (Istio's default gateways: 80 -> 8080, 443 -> 8443); identity when absent. */
   readonly portMap?: Readonly<Record<number, number>>;
   readonly serviceAccount?: string;
+  /** The proxy's instance ("pod") IP: what a Kubernetes Service's endpoint for this proxy is. */
+  readonly ip?: string;
 }
 
 export interface TranslateOptions {

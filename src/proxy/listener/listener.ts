@@ -30,7 +30,11 @@ export interface ListenerContext {
   readonly secrets?: SecretStore;
   /** RDS route configurations. */
   readonly routes?: RouteStore;
+  /** The proxy's instance ("pod") IP: listeners on 0.0.0.0 or :: bind to it instead, so proxies share a host. */
+  readonly instanceIp?: string;
 }
+
+const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '']);
 
 /** A listener that names SDS secrets not delivered yet: it warms until they arrive (as Envoy). */
 export class MissingSecretsError extends Error {
@@ -155,10 +159,22 @@ export class ListenerRuntime {
     return { chains, defaultChain, inspect: inspector, secretNames };
   }
 
+  /** The bound address once listening; before that (or with bind_to_port: false) the address it binds to. */
   get address(): { address: string; port: number } {
     const a = this.server?.address();
     if (a && typeof a === 'object') return { address: a.address, port: a.port };
-    return { address: this.config.address.socket_address.address, port: this.config.address.socket_address.port_value ?? 0 };
+    return { address: this.bindHost(), port: this.config.address.socket_address.port_value ?? 0 };
+  }
+
+  /** Whether the listener has a socket of its own (Envoy's bind_to_port, default true). */
+  get bindsToPort(): boolean {
+    return this.config.bind_to_port !== false;
+  }
+
+  /** The configured address, with a wildcard replaced by the instance IP when the proxy has one. */
+  private bindHost(): string {
+    const configured = this.config.address.socket_address.address;
+    return this.ctx.instanceIp && WILDCARD_ADDRESSES.has(configured) ? this.ctx.instanceIp : configured;
   }
 
   private statName(): string {
@@ -167,12 +183,13 @@ export class ListenerRuntime {
   }
 
   async start(): Promise<void> {
+    if (!this.bindsToPort) return;
     const server = createServer({ pauseOnConnect: false, noDelay: true });
     server.on('connection', (socket) => this.onConnection(socket));
     const a = this.config.address.socket_address;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: a.address, port: a.port_value ?? 0, ipv6Only: a.ipv4_compat === false }, () => {
+      server.listen({ host: this.bindHost(), port: a.port_value ?? 0, ipv6Only: a.ipv4_compat === false }, () => {
         server.off('error', reject);
         resolve();
       });

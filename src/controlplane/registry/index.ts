@@ -1,0 +1,1 @@
+export { kubernetesPortProtocol, meshServiceOf, meshServicesOf } from './kubernetes-services.js';

@@ -75,6 +75,8 @@ export interface Listener {
   continue_on_listener_filters_timeout?: boolean;
   per_connection_buffer_limit_bytes?: number;
   traffic_direction?: string;
+  /** false: never bound itself; connections reach it through another listener (Istio's outbound listeners). */
+  bind_to_port?: boolean;
 }
 
 export interface HeaderValueOption {
@@ -156,7 +158,8 @@ export interface HttpConnectionManager {
   drain_timeout?: Duration;
   max_request_headers_kb?: number;
   common_http_protocol_options?: CommonHttpProtocolOptions;
-  http_protocol_options?: { accept_http_10?: boolean };
+  /** allow_absolute_url: accept `GET http://host/path` (the proxy used as an HTTP proxy, http_proxy=...). */
+  http_protocol_options?: { accept_http_10?: boolean; allow_absolute_url?: boolean };
   http2_protocol_options?: Http2ProtocolOptions;
   normalize_path?: boolean;
   merge_slashes?: boolean;

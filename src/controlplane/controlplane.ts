@@ -182,7 +182,7 @@ export class ControlPlane {
   }
 
   private translateOptions(): TranslateOptions {
-    const options = this.options.translate ?? {};
+    const options = { trustDomain: this.authorities.trustDomain, ...this.options.translate };
     if (this.meshServices.length === 0) return options;
     return { ...options, meshServices: [...(options.meshServices ?? []), ...this.meshServices] };
   }

@@ -88,9 +88,9 @@ const messages: Record<string, MessageSpec> = {
       continue_on_listener_filters_timeout: 'bool',
       per_connection_buffer_limit_bytes: 'uint',
       traffic_direction: enumOf('UNSPECIFIED', 'INBOUND', 'OUTBOUND'),
+      bind_to_port: 'bool',
       drain_type: enumOf('DEFAULT', 'MODIFY_ONLY'),
       metadata: 'struct',
-      bind_to_port: 'bool',
     },
     required: ['address'],
   },
@@ -219,7 +219,7 @@ const messages: Record<string, MessageSpec> = {
   HttpProtocolOptionsCommon: {
     fields: { idle_timeout: 'duration', max_connection_duration: 'duration', max_headers_count: 'uint', max_stream_duration: 'duration', max_requests_per_connection: 'uint' },
   },
-  Http1ProtocolOptions: { fields: { accept_http_10: 'bool' } },
+  Http1ProtocolOptions: { fields: { accept_http_10: 'bool', allow_absolute_url: 'bool' } },
   Http2ProtocolOptions: {
     fields: { max_concurrent_streams: 'uint', initial_stream_window_size: 'uint', initial_connection_window_size: 'uint', allow_connect: 'bool' },
   },

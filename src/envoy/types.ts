@@ -158,7 +158,8 @@ export interface HttpConnectionManager {
   drain_timeout?: Duration;
   max_request_headers_kb?: number;
   common_http_protocol_options?: CommonHttpProtocolOptions;
-  http_protocol_options?: { accept_http_10?: boolean };
+  /** allow_absolute_url: accept `GET http://host/path` (the proxy used as an HTTP proxy, http_proxy=...). */
+  http_protocol_options?: { accept_http_10?: boolean; allow_absolute_url?: boolean };
   http2_protocol_options?: Http2ProtocolOptions;
   normalize_path?: boolean;
   merge_slashes?: boolean;

@@ -20,10 +20,11 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('-r, --revision <rev>', 'revision (e.g. 1-17), shown in proxy-status')
     .option('--filter-gateway-cluster-config', "Istio's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: gateways get only the clusters their routes use")
     .option('--verify-certificate-at-client', "Istio's VERIFY_CERTIFICATE_AT_CLIENT: TLS origination without caCertificates verifies against the system roots")
+    .option('--skip-validate-trust-domain', "Istio's PILOT_SKIP_VALIDATE_TRUST_DOMAIN: sidecars accept mTLS peers of any trust domain whose certificate chains to the mesh root")
     .option('-l, --log-level <level>', 'log level', 'info')
     .action(action(async (opts: {
       stateDir: string; configDir?: string; trustDomain: string; vmTrustDomain?: string; xdsAddress: string; xdsPort?: string; managementAddress: string; caAddress?: string;
-      token?: string; name?: string; revision?: string; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; logLevel: string;
+      token?: string; name?: string; revision?: string; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; skipValidateTrustDomain?: boolean; logLevel: string;
     }, cmd: Command) => {
       opts.token ??= cmd.optsWithGlobals<{ token?: string }>().token; // also a global flag
       const logger = pino({ name: 'isthmus-controlplane', level: opts.logLevel }, pino.destination(2));
@@ -38,7 +39,11 @@ export function registerControlPlaneCommand(program: Command): void {
         ...(opts.token ? { managementToken: opts.token } : {}),
         ...(opts.name ? { name: opts.name } : {}),
         ...(opts.revision ? { revision: opts.revision } : {}),
-        translate: { filterGatewayClusterConfig: opts.filterGatewayClusterConfig === true, verifyCertificateAtClient: opts.verifyCertificateAtClient === true },
+        translate: {
+          filterGatewayClusterConfig: opts.filterGatewayClusterConfig === true,
+          verifyCertificateAtClient: opts.verifyCertificateAtClient === true,
+          skipValidateTrustDomain: opts.skipValidateTrustDomain === true,
+        },
         logger,
       });
       await cp.start();

@@ -20,6 +20,7 @@ import type {
   MeshConfigSpec as ApiMeshConfigSpec,
   ObjectMeta,
   OutlierDetection,
+  PeerAuthenticationSpec,
   Port,
   SecretResource,
   Server,
@@ -45,7 +46,10 @@ export type {
   L4MatchAttributes,
   Labels,
   LoadBalancerSettings,
+  MutualTlsMode,
   ObjectMeta,
+  PeerAuthenticationMutualTLS,
+  PeerAuthenticationSpec,
   PortTrafficPolicy,
   RouteDestination,
   SecretResource,
@@ -95,6 +99,7 @@ export type VirtualService = IstioResource<VirtualServiceSpec>;
 export type DestinationRule = IstioResource<DestinationRuleSpec>;
 export type ServiceEntry = IstioResource<ServiceEntrySpec>;
 export type WorkloadEntry = IstioResource<WorkloadEntrySpec>;
+export type PeerAuthentication = IstioResource<PeerAuthenticationSpec>;
 
 /** The api's MeshConfig plus the mesh settings translation honours that the config model does not carry (yet). */
 export interface MeshConfigSpec extends ApiMeshConfigSpec {
@@ -113,6 +118,7 @@ export interface ConfigSnapshot {
   readonly destinationRules?: readonly DestinationRule[];
   readonly serviceEntries?: readonly ServiceEntry[];
   readonly workloadEntries?: readonly WorkloadEntry[];
+  readonly peerAuthentications?: readonly PeerAuthentication[];
   readonly secrets?: readonly SecretResource[];
   /** The mesh config, either bare or wrapped as a resource ({ spec }). */
   readonly meshConfig?: MeshConfigSpec | { readonly spec: MeshConfigSpec };
@@ -193,4 +199,11 @@ export interface TranslateOptions {
   readonly healthListeners?: boolean;
   /** Where the proxy's admin interface listens; the health and stats routes forward there. */
   readonly adminAddress?: { readonly address: string; readonly port: number };
+  /**
+   * Istio's PILOT_SKIP_VALIDATE_TRUST_DOMAIN: inbound mTLS accepts any peer whose certificate chains to
+   * the mesh root, whatever its trust domain (a VM under another intermediate, spiffe://vm.local/...).
+   */
+  readonly skipValidateTrustDomain?: boolean;
+  /** The trust domain of the mesh's CA, used when the mesh config names none. */
+  readonly trustDomain?: string;
 }

@@ -24,6 +24,8 @@ export interface SidecarContext {
   readonly domainSuffix: string;
   readonly accessLog?: AccessLogConfig[];
   readonly warn: WarningSink;
+  /** false with an HTTP proxy port: the per-port HTTP listeners are reached through it, not bound (bind_to_port: false). */
+  readonly bindHttpListeners?: boolean;
 }
 
 const WILDCARD = '0.0.0.0';
@@ -123,12 +125,13 @@ function tcpFilterChain(ctx: SidecarContext, service: RegistryService, port: num
   return { filters: [tcpProxy(cluster, cluster, ctx.accessLog)] };
 }
 
-function listener(bind: string, port: number, chains: FilterChain[]): Listener {
+function listener(bind: string, port: number, chains: FilterChain[], bindToPort = true): Listener {
   const sni = chains.some((c) => c.filter_chain_match?.server_names?.length);
   return {
     name: listenerName(bind, port),
     address: { socket_address: { address: bind, port_value: port } },
     traffic_direction: 'OUTBOUND',
+    ...(bindToPort ? {} : { bind_to_port: false }),
     ...(sni ? { listener_filters: [TLS_INSPECTOR] } : {}),
     filter_chains: chains,
   };
@@ -168,7 +171,7 @@ export function buildSidecarOutbound(ctx: SidecarContext): { listeners: Listener
   }
   const listeners = [
     ...[...httpPorts].map((port) =>
-      listener(WILDCARD, port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_${WILDCARD}_${port}`, rds: String(port), ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}) })] }]),
+      listener(WILDCARD, port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_${WILDCARD}_${port}`, rds: String(port), ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}) })] }], ctx.bindHttpListeners ?? true),
     ),
     ...[...tcpListeners.values()].map((l) => listener(l.bind, l.port, l.chains)),
   ];

@@ -20,7 +20,10 @@ import { buildProxyless } from './proxyless.js';
 import { referencedClusters, referencedSecrets } from './references.js';
 import { buildServiceRegistry, visibleServices } from './registry.js';
 import type { RegistryService } from './registry.js';
+import { buildHttpProxyListener, buildHttpProxyRoute, httpProxyPort } from './http-proxy.js';
 import { buildSidecarOutbound } from './sidecar.js';
+import type { SidecarContext } from './sidecar.js';
+import { buildSidecarInbound } from './sidecar-inbound.js';
 import { DEFAULT_SYSTEM_CA_BUNDLE } from './tls.js';
 import { contentVersion } from './version.js';
 import { bindVirtualServices } from './virtual-services.js';
@@ -82,11 +85,40 @@ function translateRouter(snapshot: ConfigSnapshot, proxy: ProxyNode, services: R
   return { listeners, routes, clusters };
 }
 
-function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, mesh: MeshConfigSpec, warn: WarningSink): Built {
+function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, options: TranslateOptions, mesh: MeshConfigSpec, warn: WarningSink): Built {
   const virtualServices = bindVirtualServices(snapshot, proxy.namespace, routeCtx.domainSuffix);
   const log = accessLogs(mesh);
-  const { listeners, routes } = buildSidecarOutbound({ routes: routeCtx, virtualServices, services, domainSuffix: routeCtx.domainSuffix, ...(log ? { accessLog: log } : {}), warn });
-  return { listeners, routes, clusters: buildClusters(ctx, services) };
+  const proxyPort = httpProxyPort(proxy.metadata);
+  const sidecarCtx: SidecarContext = { routes: routeCtx, virtualServices, services, domainSuffix: routeCtx.domainSuffix, ...(log ? { accessLog: log } : {}), warn, bindHttpListeners: proxyPort === undefined };
+  const { listeners, routes } = buildSidecarOutbound(sidecarCtx);
+  if (proxyPort !== undefined) {
+    listeners.push(buildHttpProxyListener(sidecarCtx, proxyPort));
+    routes.push(buildHttpProxyRoute(sidecarCtx));
+  }
+  const inbound = buildSidecarInbound({
+    proxy,
+    services,
+    peerAuthentications: snapshot.peerAuthentications ?? [],
+    rootNamespace: mesh.rootNamespace ?? 'istio-system',
+    trustDomain: ctx.trustDomain,
+    skipValidateTrustDomain: options.skipValidateTrustDomain ?? false,
+    connectTimeout: ctx.connectTimeout,
+    ...(log ? { accessLog: log } : {}),
+    warn,
+  });
+  // An outbound listener on 0.0.0.0 and an inbound one on the same port cannot both bind (also not under
+  // the proxy's pod IP): serving the workload comes first, the outbound one is not bound (bind_to_port: false).
+  const inboundPorts = new Set(inbound.listeners.map((l) => l.address.socket_address.port_value));
+  for (const [i, l] of listeners.entries()) {
+    const port = l.address.socket_address.port_value;
+    if (l.bind_to_port === false || l.address.socket_address.address !== '0.0.0.0' || !inboundPorts.has(port)) continue;
+    listeners[i] = { ...l, bind_to_port: false };
+    warn('proxy', `port ${port} is an inbound port of this workload; the outbound listener ${l.name} is not bound${proxyPort === undefined ? '' : ' (HTTP services stay reachable through the HTTP proxy)'}`);
+  }
+  listeners.push(...inbound.listeners);
+  const clusters = buildClusters(ctx, services);
+  clusters.clusters.push(...inbound.clusters);
+  return { listeners, routes, clusters };
 }
 
 function translateProxyless(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext): Built {
@@ -98,7 +130,7 @@ function translateFor(snapshot: ConfigSnapshot, proxy: ProxyNode, services: Regi
   switch (proxy.type) {
     case 'router': return translateRouter(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
     case 'proxyless': return translateProxyless(snapshot, proxy, services, ctx, routeCtx);
-    default: return translateSidecar(snapshot, proxy, services, ctx, routeCtx, mesh, warn);
+    default: return translateSidecar(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
   }
 }
 
@@ -114,7 +146,7 @@ export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: T
   const ctx: ClusterContext = {
     proxy,
     drIndex,
-    trustDomain: mesh.trustDomain ?? 'cluster.local',
+    trustDomain: mesh.trustDomain ?? options.trustDomain ?? 'cluster.local',
     connectTimeout: toEnvoyDuration(mesh.connectTimeout) ?? '10s',
     dnsRefreshRate: toEnvoyDuration(mesh.dnsRefreshRate) ?? '60s',
     trust: {

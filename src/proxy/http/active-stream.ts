@@ -12,6 +12,7 @@ import type { ConnectionInfo } from '../listener/connection-info.js';
 import type { HeaderMap, HttpFilter, LocalReply, RequestHead, ResponseHead, StreamInfo } from './filter.js';
 import { applyHeaderMutations, firstValue, forwardableHeaders } from './headers.js';
 import { renderLocalReply } from './local-reply.js';
+import { parseAbsoluteTarget } from './request-target.js';
 import { backOffMs } from './retry.js';
 import type { MatchedRoute } from './route-table.js';
 import { statusClass } from '../stats.js';
@@ -62,6 +63,7 @@ export class ActiveStream implements StreamInfo {
   private bytesReceived = 0;
   private bytesSent = 0;
   private responseStartNs: bigint | undefined;
+  private readonly absolutePathRejected: boolean;
 
   constructor(
     private readonly shared: HcmShared,
@@ -73,11 +75,15 @@ export class ActiveStream implements StreamInfo {
     const raw = req.headers as Record<string, string | string[] | undefined>;
     const headers = forwardableHeaders(raw, true);
     this.originalHeaders = { ...headers };
+    // An absolute-form target (a client using us as its HTTP proxy) names the authority; it goes upstream in origin form.
+    const absolute = this.downstreamProtocol === 'HTTP/2' ? undefined : parseAbsoluteTarget(req.url);
+    this.absolutePathRejected = absolute !== undefined && shared.config.http_protocol_options?.allow_absolute_url === false;
+    const target = this.absolutePathRejected ? undefined : absolute;
     this.head = {
       method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      authority: firstValue(raw[':authority']) ?? firstValue(raw.host) ?? '',
-      scheme: conn.tls ? 'https' : 'http',
+      path: target?.path ?? req.url ?? '/',
+      authority: target?.authority ?? firstValue(raw[':authority']) ?? firstValue(raw.host) ?? '',
+      scheme: target?.scheme ?? (conn.tls ? 'https' : 'http'),
       headers,
     };
     this.grpc = (firstValue(headers['content-type']) ?? '').startsWith('application/grpc');
@@ -112,6 +118,8 @@ export class ActiveStream implements StreamInfo {
     (this.downstreamProtocol === 'HTTP/2' ? stats.rqHttp2 : stats.rqHttp1).inc();
     this.res.on('close', () => this.complete());
     try {
+      // Envoy with allow_absolute_url false: the path does not start with "/", 404 absolute_path_rejected.
+      if (this.absolutePathRejected) return this.localReply({ status: 404 }, 'absolute_path_rejected');
       if (!this.head.authority) return this.localReply({ status: 400, body: 'missing host header', responseFlag: 'DPE' }, 'missing_host_header');
       this.processRequestHeaders();
       for (const filter of this.filters) {

@@ -21,6 +21,9 @@ import type { NetworkFilter, NetworkFilterContext } from './types.js';
 const ROUTER = 'envoy.filters.http.router';
 const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
+/** ALPN values that say which HTTP version follows; Istio's mesh-internal ones included. */
+const H2_ALPN = new Set(['h2', 'istio-h2']);
+const HTTP1_ALPN = new Set(['http/1.1', 'http/1.0', 'istio-http/1.1', 'istio-http/1.0']);
 const CONNECTION_INFO = Symbol('isthmus.connectionInfo');
 
 type TaggedSocket = Duplex & { [CONNECTION_INFO]?: ConnectionInfo };
@@ -156,9 +159,11 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
       tagged[CONNECTION_INFO] = info;
       const codec = config.codec_type ?? 'AUTO';
       if (codec !== 'AUTO') return dispatch(tagged, codec === 'HTTP2');
-      if (info.negotiatedAlpn === 'h2') return dispatch(tagged, true);
-      if (info.negotiatedAlpn === 'http/1.1') return dispatch(tagged, false);
-      // No ALPN: tell HTTP/2 prior knowledge (h2c) from HTTP/1.1 by the first bytes, then replay them.
+      const alpn = info.negotiatedAlpn;
+      if (alpn !== undefined && H2_ALPN.has(alpn)) return dispatch(tagged, true);
+      if (alpn !== undefined && HTTP1_ALPN.has(alpn)) return dispatch(tagged, false);
+      // No ALPN, or one that does not name the HTTP version (Istio's "istio", "istio-peer-exchange"):
+      // tell HTTP/2 prior knowledge (h2c) from HTTP/1.1 by the first bytes, then replay them.
       let seen = Buffer.alloc(0);
       const onData = (chunk: Buffer) => {
         seen = Buffer.concat([seen, chunk]);

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { XdsNode } from '../envoy/index.js';
 import { TYPE_URL } from '../envoy/index.js';
-import { IstioCaServer } from '../pki/index.js';
+import { IstioCaServer, issueBootstrapToken, parseSpiffeId } from '../pki/index.js';
 import type { CertificateAuthority } from '../pki/index.js';
 import { startManagementServer } from './management/index.js';
 import type { ManagementServer, ServiceView } from './management/index.js';
@@ -107,6 +107,18 @@ export class ControlPlane {
             ...(request.ttlMs ? { ttlMs: request.ttlMs } : {}),
           }),
           rotateRoot: () => this.rotateRoot(),
+          token: async (request) => {
+            // The VM authority when asked, or when the identity is in the VM trust domain.
+            const authority = request.authority ?? (parseSpiffeId(request.spiffeId).trustDomain === this.authorities.vm.trustDomain ? 'vm' : 'mesh');
+            const ttlMs = request.ttlMs ?? 3_600_000;
+            const token = await issueBootstrapToken(this.authorities.authority(authority), request.spiffeId, ttlMs);
+            return { spiffeId: request.spiffeId, authority, token, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
+          },
+        },
+        addresses: () => {
+          const xdsHost = splitAddress(this.options.xdsAddress ?? '127.0.0.1:15010')[0];
+          const caHost = splitAddress(this.options.caAddress ?? '127.0.0.1:0')[0];
+          return { xds: `${xdsHost}:${this.xdsPort}`, ...(this.caServer ? { ca: `${caHost}:${this.caServer.port}` } : {}) };
         },
         services: () => this.services(),
       },
@@ -129,7 +141,8 @@ export class ControlPlane {
   }
 
   private async startCaServer([host, port]: [string, number]): Promise<void> {
-    this.caServer = new IstioCaServer({ authority: this.authorities.mesh, roots: this.authorities.roots(), host, port, ...(this.options.logger ? { logger: this.options.logger } : {}) });
+    // The VM intermediate signs for VMs (a token from POST /v1/ca/tokens, or the certificate it issued).
+    this.caServer = new IstioCaServer({ authority: this.authorities.mesh, extraAuthorities: [this.authorities.vm], roots: this.authorities.roots(), host, port, ...(this.options.logger ? { logger: this.options.logger } : {}) });
     await this.caServer.start();
   }
 
@@ -270,6 +283,8 @@ export class ControlPlane {
       cluster: s.cluster || 'Kubernetes',
       controlPlane: this.name,
       version: (s.metadata.ISTIO_VERSION as string | undefined) ?? '1.17.2',
+      // Where a gateway's service ports listen (isthmus vm join finds the east-west gateway with it).
+      ...(typeof s.metadata.PORT_MAP === 'string' ? { portMap: s.metadata.PORT_MAP } : {}),
       types: s.types,
     }));
   }

@@ -4,3 +4,7 @@ export * from './management/index.js';
 export { ControlPlane } from './controlplane.js';
 export type { ControlPlaneOptions } from './controlplane.js';
 export { proxyNodeOf, proxyDisplayName } from './node.js';
+export {
+  buildVmResources, vmBootstrap, vmSni, parseVmHostPort, parseVmTranscode, formatVmTranscode, VM_METADATA, VM_DEFAULT_LISTEN,
+} from './translate/index.js';
+export type { VmServiceInput, VmJoinResources, VmRouteRow, VmSkipped, VmTranscode, HostPort } from './translate/index.js';

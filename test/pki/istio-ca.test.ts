@@ -246,3 +246,28 @@ describe('IstioCaServer and other trust domains', () => {
     }
   });
 });
+
+describe('IstioCaServer with a VM authority (extraAuthorities)', () => {
+  const VM = 'spiffe://vm.local/ns/simple-app/sa/vm-1';
+
+  it('issues a VM identity from the VM intermediate for a VM token, renews it there, and a mesh-only server refuses that token', async () => {
+    const withVm = new IstioCaServer({ authority: meshCa, extraAuthorities: [vmCa] });
+    const vmAddress = `127.0.0.1:${await withVm.start()}`;
+    try {
+      const first = await requestCertificate({ address: vmAddress, rootsPem, spiffeId: VM, token: await issueBootstrapToken(vmCa, VM, HOUR) });
+      expect(spiffeUris(first.chain[0] as Certificate)).toEqual([VM]);
+      expect(first.chain.slice(1).map((c) => c.subject)).toEqual([vmCa.certificate.subject, root.certificate.subject]);
+      const renewed = await requestCertificate({ address: vmAddress, rootsPem, spiffeId: VM, clientCertificate: await asClientCertificate(first) });
+      expect((renewed.chain[0] as Certificate).issuer).toBe(vmCa.certificate.subject);
+      expect((renewed.chain[0] as Certificate).serialNumber).not.toBe((first.chain[0] as Certificate).serialNumber);
+      // Mesh tokens still go to the mesh intermediate.
+      const mesh = await requestCertificate({ address: vmAddress, rootsPem, spiffeId: SLEEP, token: await issueBootstrapToken(meshCa, SLEEP, HOUR) });
+      expect((mesh.chain[0] as Certificate).issuer).toBe(meshCa.certificate.subject);
+      // A token from a CA outside the hierarchy is refused, with nothing issued.
+      await expectRefused(withVm, async () => rawCall({ csr: await libraryCsr(VM), token: await issueBootstrapToken(otherMesh, VM, HOUR), port: withVm.port }), grpc.status.UNAUTHENTICATED, /bootstrap token is not valid/);
+    } finally {
+      await withVm.stop();
+    }
+    await expectRefused(server, async () => rawCall({ csr: await libraryCsr(VM), token: await issueBootstrapToken(vmCa, VM, HOUR) }), grpc.status.UNAUTHENTICATED, /bootstrap token is not valid/);
+  });
+});

@@ -56,6 +56,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--ca-root <file>', 'PEM roots that verify the CA service (the mesh root-cert.pem)')
     .option('--spiffe <id>', 'the identity to ask for (default spiffe://cluster.local/ns/<namespace>/sa/default)')
     .option('--bootstrap-token <token>', 'token for the first certificate (isthmus ca token)')
+    .option('--bootstrap-token-file <file>', 'read the token for the first certificate from this file (isthmus vm join --xds writes one)')
     .option('--cert-ttl <duration>', 'lifetime to ask for (the CA default when left out)')
     .option('--admin-port <port>', 'admin port with --xds (default: any free port)', '0')
     .option('--admin-address-path <file>', 'write the admin address (ip:port) to this file once listening, as Envoy does')
@@ -63,7 +64,7 @@ export function registerProxyCommand(program: Command): void {
     .action(action(async (opts: {
       configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string; xds?: string; nodeId?: string;
       nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string;
-      caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; certTtl?: string; ip?: string;
+      caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; bootstrapTokenFile?: string; certTtl?: string; ip?: string;
     }) => {
       if (!opts.configPath && !opts.xds) {
         throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
@@ -86,6 +87,7 @@ export function registerProxyCommand(program: Command): void {
       let certificates: WorkloadCertificateManager | undefined;
       if (opts.caAddress) {
         if (!opts.caRoot) throw new IsthmusError('ERR_PROXY_CONFIG', '--ca-address needs --ca-root', { hint: "pass the mesh's root-cert.pem with --ca-root" });
+        if (opts.bootstrapTokenFile) opts.bootstrapToken ??= (await readFile(opts.bootstrapTokenFile, 'utf8')).trim();
         certificates = new WorkloadCertificateManager({
           caAddress: opts.caAddress,
           rootsPem: await readFile(opts.caRoot, 'utf8'),

@@ -2,7 +2,7 @@ import { IsthmusError } from '../../common/index.js';
 import type { StoreProblem } from '../store/index.js';
 import { API_PREFIX } from './protocol.js';
 import type {
-  AnalyzeResponse, ApplyResponse, CaRootsResponse, DeleteRequest, DeleteResponse, ErrorBody, IssueCertificateRequest, IssueCertificateResponse,
+  AnalyzeResponse, ApplyResponse, CaRootsResponse, DeleteRequest, DeleteResponse, ErrorBody, IssueCertificateRequest, IssueCertificateResponse, IssueTokenRequest, IssueTokenResponse,
   ProxyConfigType, ResourcesResponse, RotateRootResponse, SecretRequest, ServicesResponse, StatusResponse,
 } from './protocol.js';
 
@@ -118,6 +118,10 @@ export class ManagementClient {
 
   issueCertificate(request: IssueCertificateRequest): Promise<IssueCertificateResponse> {
     return this.request('POST', '/ca/certificates', JSON.stringify(request));
+  }
+
+  issueToken(request: IssueTokenRequest): Promise<IssueTokenResponse> {
+    return this.request('POST', '/ca/tokens', JSON.stringify(request));
   }
 
   rotateRoot(): Promise<RotateRootResponse> {

@@ -10,7 +10,7 @@ export type { ManifestObject } from './manifests.js';
 export type { PrinterColumns } from './columns.js';
 export { API_PREFIX, DEFAULT_MANAGEMENT_URL, PROXY_CONFIG_TYPES } from './protocol.js';
 export type {
-  AnalyzeResponse, ApplyResponse, CaRootsResponse, DeleteRequest, DeleteResponse, ErrorBody, IssueCertificateRequest, IssueCertificateResponse,
+  AnalyzeResponse, ApplyResponse, CaRootsResponse, DeleteRequest, DeleteResponse, ErrorBody, IssueCertificateRequest, IssueCertificateResponse, IssueTokenRequest, IssueTokenResponse,
   ManagementProviders, ProxyConfigType, RefInput, ResourceItem, ResourcesResponse, ResourceView, ResultItem, RotateRootResponse, SecretRequest,
   ServicesResponse, ServiceView, StatusResponse,
 } from './protocol.js';

@@ -98,6 +98,9 @@ export interface StatusResponse {
   readonly snapshotVersion: string;
   readonly resources: number;
   readonly problems: readonly StoreProblem[];
+  /** host:port of ADS and of the CSR-signing service (absent when off), for bootstraps written by the CLI. */
+  readonly xdsAddress?: string;
+  readonly caAddress?: string;
 }
 
 export const PROXY_CONFIG_TYPES = ['listeners', 'routes', 'clusters', 'endpoints', 'secret'] as const;
@@ -127,6 +130,21 @@ export interface IssueCertificateResponse {
   readonly notAfter: string;
 }
 
+export interface IssueTokenRequest {
+  /** mesh or vm; by default the authority whose trust domain the SPIFFE id names (vm when both match). */
+  readonly authority?: 'mesh' | 'vm';
+  readonly spiffeId: string;
+  /** Lifetime of the token (1 h when absent); it is only good for the first certificate. */
+  readonly ttlMs?: number;
+}
+
+export interface IssueTokenResponse {
+  readonly spiffeId: string;
+  readonly authority: 'mesh' | 'vm';
+  readonly token: string;
+  readonly expiresAt: string;
+}
+
 export interface RotateRootResponse {
   /** SHA-256 fingerprints of the replaced and the new root. */
   readonly previous: string;
@@ -139,6 +157,8 @@ export interface CaProvider {
   roots(): CaRootsResponse;
   issue(request: IssueCertificateRequest): Promise<IssueCertificateResponse>;
   rotateRoot(): Promise<RotateRootResponse>;
+  /** A bootstrap token for the CA service: its bearer gets one certificate for that identity. */
+  token(request: IssueTokenRequest): Promise<IssueTokenResponse>;
 }
 
 /** A service of the mesh as the registry holds it (ServiceEntries, Kubernetes Services). */
@@ -165,5 +185,7 @@ export interface ManagementProviders {
   /** istioctl proxy-status: one entry per connected proxy. */
   readonly proxyStatus?: () => unknown;
   /** istioctl proxy-config: the Envoy resources last sent to a proxy; undefined when the proxy is unknown. */
+  /** Where ADS and the CA service listen. */
+  readonly addresses?: () => { readonly xds: string; readonly ca?: string };
   readonly proxyConfig?: (query: { readonly proxy: string; readonly type: ProxyConfigType }) => unknown;
 }

@@ -7,7 +7,7 @@ import { IsthmusError } from '../../common/index.js';
 import type { AnalyzeOptions } from '../../api/index.js';
 import type { ConfigStore } from '../store/index.js';
 import { handleAnalyze } from './handlers/analyze.js';
-import { handleCaRoots, handleIssueCertificate, handleRotateRoot, handleServices } from './handlers/ca.js';
+import { handleCaRoots, handleIssueCertificate, handleIssueToken, handleRotateRoot, handleServices } from './handlers/ca.js';
 import { handleApply } from './handlers/apply.js';
 import type { Handler, HandlerContext } from './handlers/context.js';
 import { handleDelete } from './handlers/delete.js';
@@ -53,6 +53,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   [`${API_PREFIX}/proxy-config`]: { GET: handleProxyConfig },
   [`${API_PREFIX}/ca/roots`]: { GET: handleCaRoots },
   [`${API_PREFIX}/ca/certificates`]: { POST: handleIssueCertificate },
+  [`${API_PREFIX}/ca/tokens`]: { POST: handleIssueToken },
   [`${API_PREFIX}/ca/rotate-root`]: { POST: handleRotateRoot },
   [`${API_PREFIX}/services`]: { GET: handleServices },
 };

@@ -17,3 +17,7 @@ export { ISTIO_MTLS_ALPNS } from './passthrough.js';
 export { parseProtocol } from './protocol.js';
 export type { TranslateWarning } from './warnings.js';
 export type * from './input.js';
+export {
+  buildVmResources, vmBootstrap, vmSni, parseVmHostPort, parseVmTranscode, formatVmTranscode, vmOptionsFromMetadata, VM_METADATA, VM_DEFAULT_LISTEN, VM_XDS_CLUSTER,
+} from './vm.js';
+export type { VmServiceInput, VmJoinOptions, VmJoinResources, VmRouteRow, VmSkipped, VmTls, VmTranscode, VmBootstrapOptions, HostPort } from './vm.js';

@@ -27,6 +27,7 @@ import { buildSidecarInbound } from './sidecar-inbound.js';
 import { DEFAULT_SYSTEM_CA_BUNDLE } from './tls.js';
 import { contentVersion } from './version.js';
 import { bindVirtualServices } from './virtual-services.js';
+import { buildVmResources, vmOptionsFromMetadata } from './vm.js';
 import type { TranslateWarning, WarningSink } from './warnings.js';
 
 export interface ResourceVersions {
@@ -126,7 +127,18 @@ function translateProxyless(snapshot: ConfigSnapshot, proxy: ProxyNode, services
   return buildProxyless({ routes: routeCtx, clusters: ctx, virtualServices, services });
 }
 
+/** A VM joined with `isthmus vm join --xds`: the same listener and clusters as its static bootstrap, with SDS certificates. */
+function translateVm(proxy: ProxyNode, services: RegistryService[], warn: WarningSink): Built | undefined {
+  const vm = vmOptionsFromMetadata(proxy.metadata, proxy.namespace, services);
+  if (!vm) return undefined;
+  const built = buildVmResources(vm);
+  for (const e of built.errors) warn('proxy', `${proxy.id}: ${e}`);
+  return { listeners: built.listeners, routes: [], clusters: { clusters: built.clusters as XdsCluster[], endpoints: [] } };
+}
+
 function translateFor(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, options: TranslateOptions, mesh: MeshConfigSpec, warn: WarningSink): Built {
+  const vm = translateVm(proxy, services, warn);
+  if (vm) return vm;
   switch (proxy.type) {
     case 'router': return translateRouter(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
     case 'proxyless': return translateProxyless(snapshot, proxy, services, ctx, routeCtx);
@@ -165,7 +177,9 @@ export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: T
   const listeners = built.listeners;
   const clusters: XdsCluster[] = built.clusters.clusters;
   // A gRPC library has no admin port to probe: no health listeners for proxyless clients.
-  if (proxy.type !== 'proxyless' && (options.healthListeners ?? true)) {
+  // A VM proxy serves only the listener its operator asked for (its admin port is its own).
+  const isVm = vmOptionsFromMetadata(proxy.metadata, proxy.namespace, []) !== undefined;
+  if (proxy.type !== 'proxyless' && !isVm && (options.healthListeners ?? true)) {
     const taken = new Set(listeners.map((l) => l.address.socket_address.port_value));
     for (const l of healthListeners()) {
       if (taken.has(l.address.socket_address.port_value)) warn('proxy', `port ${l.address.socket_address.port_value} is used by a server; the standard ${l.name} listener is not added`);

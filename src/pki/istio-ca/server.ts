@@ -25,6 +25,11 @@ export interface CaServerOptions {
   readonly roots?: readonly Certificate[];
   /** Intermediates besides the CA's own chain that may have issued caller certificates (e.g. a VM CA). */
   readonly intermediates?: readonly Certificate[];
+  /**
+   * Other intermediates under the same root that sign for the callers they vouch for (a VM CA): a token
+   * one of them signed, or a certificate it issued, gets a certificate from that authority.
+   */
+  readonly extraAuthorities?: readonly CertificateAuthority[];
   /** Other trust domains whose callers may renew, or "any" (PILOT_SKIP_VALIDATE_TRUST_DOMAIN). */
   readonly allowedTrustDomains?: readonly string[] | 'any';
   readonly defaultTtlMs?: number;
@@ -32,7 +37,7 @@ export interface CaServerOptions {
   readonly logger?: Logger;
 }
 
-type Identity = { spiffeId: string; via: 'certificate' | 'token' };
+type Identity = { spiffeId: string; via: 'certificate' | 'token'; authority: CertificateAuthority };
 
 function statusFor(err: unknown): { code: grpc.status; details: string } {
   if (err instanceof PkiError) {
@@ -157,25 +162,46 @@ export class IstioCaServer {
     if (typeof authorization === 'string' && authorization.length > 0) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
       if (!match) throw new PkiError('ERR_PKI_TOKEN', 'the authorization header is not "Bearer <token>"');
-      return { spiffeId: await verifyBootstrapToken(ca, match[1] as string), via: 'token' };
+      return this.verifyToken(match[1] as string);
     }
     const peer = call.getAuthContext().sslPeerCertificate;
     if (peer?.raw) {
       const leaf = new x509.X509Certificate(peer.raw);
+      const extra = this.options.extraAuthorities ?? [];
+      const allowed = this.options.allowedTrustDomains === 'any' ? 'any' : [...(this.options.allowedTrustDomains ?? []), ...extra.map((a) => a.trustDomain)];
       const verified = verifyPeerChain([leaf], {
         roots: this.options.roots ?? [ca.root],
-        intermediates: [ca.certificate, ...ca.chain, ...(this.options.intermediates ?? [])],
+        intermediates: [ca.certificate, ...ca.chain, ...extra.map((a) => a.certificate), ...(this.options.intermediates ?? [])],
         trustDomain: ca.trustDomain,
-        ...(this.options.allowedTrustDomains ? { allowedTrustDomains: this.options.allowedTrustDomains } : {}),
+        ...(allowed === 'any' || allowed.length > 0 ? { allowedTrustDomains: allowed } : {}),
         role: 'client',
       });
-      return { spiffeId: verified.spiffeId.uri, via: 'certificate' };
+      // The chain verified above; the intermediate that issued the leaf renews it.
+      const issuer = extra.find((a) => a.certificate.subject === leaf.issuer);
+      return { spiffeId: verified.spiffeId.uri, via: 'certificate', authority: issuer ?? ca };
     }
     // grpc-js hides a client certificate that failed TLS verification (another root, expired), so this
     // also covers a caller whose certificate was not accepted: say so rather than "no certificate".
     throw new PkiError('ERR_PKI_UNTRUSTED', 'no credentials: the caller presented no bootstrap token and no client certificate that verifies against this CA\'s roots (a certificate that is expired or from another root counts as none)', {
       hint: 'connect with a current certificate issued by this CA, or send "authorization: Bearer <token>" from `isthmus ca token`',
     });
+  }
+
+  /** The primary CA's token first, then the extra authorities': the one that signed it issues. */
+  private async verifyToken(token: string): Promise<Identity> {
+    const ca = this.options.authority;
+    try {
+      return { spiffeId: await verifyBootstrapToken(ca, token), via: 'token', authority: ca };
+    } catch (err) {
+      for (const authority of this.options.extraAuthorities ?? []) {
+        try {
+          return { spiffeId: await verifyBootstrapToken(authority, token), via: 'token', authority };
+        } catch {
+          // not this one's
+        }
+      }
+      throw err;
+    }
   }
 
   private async createCertificate(call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>): Promise<IstioCertificateResponse> {
@@ -189,7 +215,7 @@ export class IstioCaServer {
     }
     const seconds = Number(request.validity_duration);
     const ttlMs = seconds > 0 ? seconds * 1000 : (this.options.defaultTtlMs ?? DEFAULT_WORKLOAD_TTL_MS);
-    const issued = await this.options.authority.signCsr(request.csr, {
+    const issued = await identity.authority.signCsr(request.csr, {
       identity: identity.spiffeId,
       ttlMs,
       maxTtlMs: this.options.maxTtlMs ?? DEFAULT_MAX_WORKLOAD_TTL_MS,

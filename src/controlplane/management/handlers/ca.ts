@@ -1,6 +1,6 @@
 import { parseSpiffeId } from '../../../pki/index.js';
 import { HttpError, readJson, sendJson } from '../http.js';
-import type { CaProvider, IssueCertificateRequest } from '../protocol.js';
+import type { CaProvider, IssueCertificateRequest, IssueTokenRequest } from '../protocol.js';
 import type { Handler, HandlerContext } from './context.js';
 
 function caOf(context: HandlerContext): CaProvider {
@@ -32,6 +32,26 @@ export const handleIssueCertificate: Handler = async (context, req, res) => {
     throw new HttpError(400, 'ERR_BAD_REQUEST', 'dnsNames must be a list of strings', 'send e.g. "dnsNames": ["lambda.external"]');
   }
   sendJson(res, 200, await caOf(context).issue(body as IssueCertificateRequest));
+};
+
+/** POST /v1/ca/tokens: a bootstrap token for one identity's first certificate from the CA service (a VM's, say). */
+export const handleIssueToken: Handler = async (context, req, res) => {
+  const body = (await readJson(req)) as Partial<IssueTokenRequest>;
+  if (typeof body.spiffeId !== 'string') {
+    throw new HttpError(400, 'ERR_BAD_REQUEST', 'spiffeId is required', 'send {"spiffeId": "spiffe://<trust-domain>/ns/<ns>/sa/<sa>", "ttlMs": 3600000}');
+  }
+  try {
+    parseSpiffeId(body.spiffeId);
+  } catch (err) {
+    throw new HttpError(400, 'ERR_BAD_REQUEST', `spiffeId: ${(err as Error).message}`, 'use spiffe://<trust-domain>/<path>');
+  }
+  if (body.authority !== undefined && body.authority !== 'mesh' && body.authority !== 'vm') {
+    throw new HttpError(400, 'ERR_BAD_REQUEST', `authority "${String(body.authority)}" is unknown`, 'use "mesh" or "vm"');
+  }
+  if (body.ttlMs !== undefined && (typeof body.ttlMs !== 'number' || !(body.ttlMs > 0) || body.ttlMs > 7 * 24 * 3600_000)) {
+    throw new HttpError(400, 'ERR_BAD_REQUEST', 'ttlMs must be a positive number of milliseconds, at most 7 days', 'a token is only good for the first certificate: keep it short (1 h by default)');
+  }
+  sendJson(res, 200, await caOf(context).token(body as IssueTokenRequest));
 };
 
 /** POST /v1/ca/rotate-root: a new root; the old one stays trusted until the rotation is finished. */

@@ -133,7 +133,7 @@ export async function runVm(s: Scenario): Promise<VmResult> {
     const config = renderManifest(manifest('vm-envoy.yaml'), { VM_ADDRESS: NET.vm, EAST_WEST_ADDRESS: NET.eastWest, CERTS: join(vmDir, 'certs'), DESCRIPTOR });
     const path = join(vmDir, 'seed-envoy.yaml');
     writeFileSync(path, config);
-    await s.startIsthmus('vm-proxy', ['proxy', '-c', path], /listening|ready/);
+    await s.startIsthmus('vm-proxy', ['proxy', '-c', path], /proxy started/);
   });
 
   await s.step('from the VM: curl VM:8080/frontend -> VM proxy -> mTLS (SNI outbound_.80_._.frontend...) -> east-west gateway -> frontend sidecar', async () => {

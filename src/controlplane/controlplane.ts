@@ -280,7 +280,7 @@ export class ControlPlane {
     return this.xds.proxyStatus().map((s) => ({
       name: proxyDisplayName(s.nodeId),
       nodeId: s.nodeId,
-      cluster: s.cluster || 'Kubernetes',
+      cluster: typeof s.metadata.CLUSTER_ID === 'string' && s.metadata.CLUSTER_ID ? s.metadata.CLUSTER_ID : 'Kubernetes',
       controlPlane: this.name,
       version: (s.metadata.ISTIO_VERSION as string | undefined) ?? '1.17.2',
       // Where a gateway's service ports listen (isthmus vm join finds the east-west gateway with it).

@@ -8,6 +8,7 @@ import { registerControlPlaneCommand } from './commands/controlplane.js';
 import { registerProxyStatusCommands } from './commands/proxy-status.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerQuickstart } from './commands/quickstart.js';
+import { registerTraceCommand } from './commands/trace.js';
 
 export function buildProgram(): Command {
   const program = new Command('isthmus')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAnalyzeCommand(program);
   registerControlPlaneCommand(program);
   registerProxyStatusCommands(program);
+  registerTraceCommand(program);
   return program;
 }
 

@@ -13,6 +13,7 @@ import { DynamicResources } from './dynamic.js';
 import { applyAutoSni } from './upstream/auto-sni.js';
 import { RouteStore } from './http/route-store.js';
 import { SecretStore } from './tls/sds.js';
+import { TraceRecorder } from './trace/index.js';
 import { AdsClient } from './xds-client/ads-client.js';
 import type { XdsCodec } from './xds-client/ads-client.js';
 import { adsTarget } from './xds-client/connect.js';
@@ -25,6 +26,8 @@ export interface ProxyOptions {
   readonly baseDir?: string;
   /** --drain-time-s: how long SIGTERM waits for open connections. */
   readonly drainTimeMs?: number;
+  /** How many completed requests/connections /isthmus/trace keeps (default 2,000; 0 turns it off). */
+  readonly traceEntries?: number;
 }
 
 type State = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
@@ -43,10 +46,12 @@ export class ProxyServer {
   readonly clusters: UpstreamClusterManager;
   readonly secrets = new SecretStore();
   readonly routes = new RouteStore();
+  readonly trace: TraceRecorder;
   /** Resources from xDS; created with the server so an ADS client can apply to it. */
   dynamic!: DynamicResources;
 
   private constructor(readonly bootstrap: Bootstrap, private readonly options: ProxyOptions, readonly source: string) {
+    this.trace = new TraceRecorder(options.traceEntries !== undefined ? { maxEntries: options.traceEntries } : {});
     this.clusters = createClusterManager({ stats: this.stats, baseDir: options.baseDir ?? process.cwd(), ...(options.logger ? { logger: options.logger } : {}) });
   }
 
@@ -74,6 +79,7 @@ export class ProxyServer {
         httpFilters: builtinHttpFilters(),
         secrets: server.secrets,
         routes: server.routes,
+        trace: server.trace,
       };
       server.dynamic = new DynamicResources(
         server.clusters, server.routes, server.secrets, ctx,
@@ -108,6 +114,7 @@ export class ProxyServer {
         listeners: () => this.allListeners().map((l) => ({ name: l.name, address: `${l.address.address}:${l.address.port}` })),
         isReady: () => this.state === 'LIVE',
         state: () => this.state,
+        trace: this.trace,
       });
     }
     this.state = 'LIVE';

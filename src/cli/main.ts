@@ -9,6 +9,7 @@ import { registerProxyStatusCommands } from './commands/proxy-status.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerVmCommands } from './commands/vm.js';
+import { registerTraceCommand } from './commands/trace.js';
 
 export function buildProgram(): Command {
   const program = new Command('isthmus')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerControlPlaneCommand(program);
   registerProxyStatusCommands(program);
   registerVmCommands(program);
+  registerTraceCommand(program);
   return program;
 }
 

@@ -275,18 +275,29 @@ export class ControlPlane {
     }));
   }
 
-  /** istioctl proxy-status rows, as JSON. */
+  /**
+   * istioctl proxy-status rows, as JSON. `adminAddress` and `metadata` (the node metadata a client needs to
+   * reach the proxy: its IP, HTTP_PROXY_PORT, PORT_MAP, LABELS) let `isthmus trace` find every proxy's admin.
+   */
   proxyStatus(): unknown {
-    return this.xds.proxyStatus().map((s) => ({
-      name: proxyDisplayName(s.nodeId),
-      nodeId: s.nodeId,
-      cluster: typeof s.metadata.CLUSTER_ID === 'string' && s.metadata.CLUSTER_ID ? s.metadata.CLUSTER_ID : 'Kubernetes',
-      controlPlane: this.name,
-      version: (s.metadata.ISTIO_VERSION as string | undefined) ?? '1.17.2',
-      // Where a gateway's service ports listen (isthmus vm join finds the east-west gateway with it).
-      ...(typeof s.metadata.PORT_MAP === 'string' ? { portMap: s.metadata.PORT_MAP } : {}),
-      types: s.types,
-    }));
+    return this.xds.proxyStatus().map((s) => {
+      const admin = s.metadata[ADMIN_ADDRESS_KEY];
+      const ip = s.nodeId.split('~').length === 4 ? s.nodeId.split('~')[1] : undefined;
+      const metadata = Object.fromEntries(PROXY_STATUS_METADATA.filter((k) => s.metadata[k] !== undefined).map((k) => [k, s.metadata[k]]));
+      return {
+        name: proxyDisplayName(s.nodeId),
+        nodeId: s.nodeId,
+        cluster: typeof s.metadata.CLUSTER_ID === 'string' && s.metadata.CLUSTER_ID ? s.metadata.CLUSTER_ID : 'Kubernetes',
+        // Where a gateway's service ports listen (isthmus vm join finds the east-west gateway with it).
+        ...(typeof s.metadata.PORT_MAP === 'string' ? { portMap: s.metadata.PORT_MAP } : {}),
+        controlPlane: this.name,
+        version: (s.metadata.ISTIO_VERSION as string | undefined) ?? '1.17.2',
+        types: s.types,
+        ...(typeof admin === 'string' ? { adminAddress: admin } : {}),
+        ...(ip ? { ip } : {}),
+        metadata,
+      };
+    });
   }
 
   /** istioctl proxy-config: rows and the Envoy JSON last sent to a proxy. */
@@ -305,11 +316,16 @@ export class ControlPlane {
   }
 }
 
+/** The proxy's admin address (ip:port) in its node metadata, as `isthmus proxy` sends it. */
+const ADMIN_ADDRESS_KEY = 'ISTHMUS_ADMIN_ADDRESS';
+/** Node metadata proxy-status -o json shows: what a client needs to send through or reach a proxy. */
+const PROXY_STATUS_METADATA = ['NAMESPACE', 'PROXY_TYPE', 'LABELS', 'PORT_MAP', 'HTTP_PROXY_PORT', 'INSTANCE_IPS', 'ROUTER_MODE', ADMIN_ADDRESS_KEY];
+
 /** What translation reads of a proxy, minus its id: equal keys give equal Envoy config. */
 function equivalenceKey(proxy: ProxyNode): string {
-  // The IP makes a proxy an endpoint (meshServices); translation itself does not read it.
+  // The IP makes a proxy an endpoint (meshServices) and the admin address is only for `isthmus trace`: translation reads neither.
   const { id: _id, ip: _ip, metadata, ...rest } = proxy;
-  const { NAME: _n, POD_NAME: _p, INSTANCE_IPS: _i, ...meta } = metadata ?? {};
+  const { NAME: _n, POD_NAME: _p, INSTANCE_IPS: _i, [ADMIN_ADDRESS_KEY]: _a, ...meta } = metadata ?? {};
   return JSON.stringify({ ...rest, metadata: Object.fromEntries(Object.entries(meta).sort()) });
 }
 

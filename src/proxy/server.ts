@@ -13,6 +13,7 @@ import { DynamicResources } from './dynamic.js';
 import { applyAutoSni } from './upstream/auto-sni.js';
 import { RouteStore } from './http/route-store.js';
 import { SecretStore } from './tls/sds.js';
+import { TraceRecorder } from './trace/index.js';
 import { AdsClient } from './xds-client/ads-client.js';
 import type { XdsCodec } from './xds-client/ads-client.js';
 import { adsTarget } from './xds-client/connect.js';
@@ -27,6 +28,8 @@ export interface ProxyOptions {
   readonly drainTimeMs?: number;
   /** --ip: the instance ("pod") IP; listeners on 0.0.0.0 or :: bind to it. */
   readonly instanceIp?: string;
+  /** How many completed requests/connections /isthmus/trace keeps (default 2,000; 0 turns it off). */
+  readonly traceEntries?: number;
 }
 
 type State = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
@@ -45,10 +48,12 @@ export class ProxyServer {
   readonly clusters: UpstreamClusterManager;
   readonly secrets = new SecretStore();
   readonly routes = new RouteStore();
+  readonly trace: TraceRecorder;
   /** Resources from xDS; created with the server so an ADS client can apply to it. */
   dynamic!: DynamicResources;
 
   private constructor(readonly bootstrap: Bootstrap, private readonly options: ProxyOptions, readonly source: string) {
+    this.trace = new TraceRecorder(options.traceEntries !== undefined ? { maxEntries: options.traceEntries } : {});
     this.clusters = createClusterManager({ stats: this.stats, baseDir: options.baseDir ?? process.cwd(), ...(options.logger ? { logger: options.logger } : {}) });
   }
 
@@ -77,6 +82,7 @@ export class ProxyServer {
         secrets: server.secrets,
         routes: server.routes,
         ...(options.instanceIp ? { instanceIp: options.instanceIp } : {}),
+        trace: server.trace,
       };
       server.dynamic = new DynamicResources(
         server.clusters, server.routes, server.secrets, ctx,
@@ -111,6 +117,7 @@ export class ProxyServer {
         listeners: () => this.allListeners().map((l) => ({ name: l.name, address: `${l.address.address}:${l.address.port}` })),
         isReady: () => this.state === 'LIVE',
         state: () => this.state,
+        trace: this.trace,
       });
     }
     this.state = 'LIVE';

@@ -59,11 +59,12 @@ export function registerProxyCommand(program: Command): void {
     .option('--bootstrap-token-file <file>', 'read the token for the first certificate from this file (isthmus vm join --xds writes one)')
     .option('--cert-ttl <duration>', 'lifetime to ask for (the CA default when left out)')
     .option('--admin-port <port>', 'admin port with --xds (default: any free port)', '0')
+    .option('--trace-entries <n>', 'completed requests/connections kept for isthmus trace (GET /isthmus/trace); 0 turns it off', '2000')
     .option('--admin-address-path <file>', 'write the admin address (ip:port) to this file once listening, as Envoy does')
     .option('--mode <mode>', "'serve', or 'validate' to check the config and exit", 'serve')
     .action(action(async (opts: {
       configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string; xds?: string; nodeId?: string;
-      nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string;
+      nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string; traceEntries: string;
       caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; bootstrapTokenFile?: string; certTtl?: string; ip?: string;
     }) => {
       if (!opts.configPath && !opts.xds) {
@@ -78,7 +79,11 @@ export function registerProxyCommand(program: Command): void {
       const level = opts.logLevel === 'critical' ? 'fatal' : opts.logLevel === 'off' ? 'silent' : opts.logLevel;
       const logger = pino({ name: 'isthmus-proxy', level }, pino.destination(2));
       const loaded = opts.configPath ? await loadBootstrapFile(opts.configPath) : xdsLoaded(opts);
-      const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000, ...(opts.ip ? { instanceIp: opts.ip } : {}) });
+      const traceEntries = Number(opts.traceEntries);
+      if (!Number.isInteger(traceEntries) || traceEntries < 0) {
+        throw new IsthmusError('ERR_PROXY_CONFIG', `--trace-entries "${opts.traceEntries}" is not a whole number`, { hint: 'e.g. --trace-entries 2000, or 0 to record nothing' });
+      }
+      const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000, traceEntries, ...(opts.ip ? { instanceIp: opts.ip } : {}) });
       if (opts.mode === 'validate') {
         await server.stop(0);
         process.stdout.write(`configuration '${opts.configPath}' OK\n`);
@@ -100,10 +105,16 @@ export function registerProxyCommand(program: Command): void {
         await certificates.start();
       }
       await server.start();
-      if (loaded.bootstrap.dynamic_resources?.ads_config) server.connectXds(envoyXdsCodec());
+      const adminHost = loaded.bootstrap.admin?.address?.socket_address.address ?? '127.0.0.1';
+      const adminAddress = server.adminPort === undefined ? undefined : `${adminHost === '0.0.0.0' || adminHost === '::' ? '127.0.0.1' : adminHost}:${server.adminPort}`;
+      if (loaded.bootstrap.dynamic_resources?.ads_config) {
+        // The admin listens before ADS connects, so the control plane can tell clients (isthmus trace) where it is.
+        const node = loaded.bootstrap.node;
+        if (adminAddress && node) node.metadata = { ...node.metadata, ISTHMUS_ADMIN_ADDRESS: adminAddress };
+        server.connectXds(envoyXdsCodec());
+      }
       if (opts.adminAddressPath && server.adminPort !== undefined) {
-        const host = loaded.bootstrap.admin?.address?.socket_address.address ?? '127.0.0.1';
-        await writeFileAtomic(opts.adminAddressPath, `${host}:${server.adminPort}`);
+        await writeFileAtomic(opts.adminAddressPath, `${adminHost}:${server.adminPort}`);
       }
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {

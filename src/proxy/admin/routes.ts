@@ -5,6 +5,7 @@ import { listenersHandler } from './handlers/listeners.js';
 import { quitHandler } from './handlers/quit.js';
 import { readyHandler } from './handlers/ready.js';
 import { serverInfoHandler } from './handlers/server-info.js';
+import { traceHandler } from './handlers/trace.js';
 import { prometheusHandler, statsHandler } from './handlers/stats.js';
 import { text } from './responses.js';
 import type { AdminContext, AdminHandler, AdminRequest, AdminResponse } from './types.js';
@@ -35,6 +36,7 @@ export const ADMIN_HANDLERS: readonly AdminHandler[] = [
   serverInfoHandler,
   statsHandler,
   prometheusHandler,
+  traceHandler,
 ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
 const BY_PATH = new Map(ADMIN_HANDLERS.map((h) => [h.path, h]));

@@ -1,5 +1,6 @@
 import type { AccessLogger } from '../access-log/index.js';
 import type { StatsStore } from '../stats.js';
+import type { TraceRecorder } from '../trace/index.js';
 
 /** Circuit breaker thresholds of one priority, as /clusters prints them (Envoy defaults when unset). */
 export interface AdminThresholds {
@@ -60,6 +61,8 @@ export interface AdminServerOptions {
   state?(): string;
   /** POST /quitquitquit, called after the response is sent. */
   onQuit?(): void;
+  /** GET /isthmus/trace reads it. */
+  trace?: TraceRecorder;
   /** Logs every admin request (Envoy's admin.access_log). */
   accessLog?: AccessLogger;
 }

@@ -16,6 +16,7 @@ import { parseAbsoluteTarget } from './request-target.js';
 import { backOffMs } from './retry.js';
 import type { MatchedRoute } from './route-table.js';
 import { statusClass } from '../stats.js';
+import type { TlsDetails } from '../trace/index.js';
 
 type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -57,6 +58,8 @@ export class ActiveStream implements StreamInfo {
   private responseCodeDetails = '';
   private upstreamHost: UpstreamHost | undefined;
   private upstreamCluster: string | undefined;
+  private upstreamFailureReason: string | undefined;
+  private upstreamFailureTls: TlsDetails | undefined;
   private responseHeaders: HeaderMap = {};
   private responseTrailers: HeaderMap = {};
   private status = 0;
@@ -298,6 +301,8 @@ export class ActiveStream implements StreamInfo {
 
   private upstreamFailure(err: UpstreamError, timedOut: boolean): Promise<void> {
     this.shared.logger?.debug({ flag: err.flag, message: err.message }, 'upstream failure');
+    this.upstreamFailureReason = err.message;
+    this.upstreamFailureTls = err.tls;
     if (err.flag === 'UT' || timedOut) {
       return this.localReply({ status: 504, body: 'upstream request timeout', responseFlag: 'UT' }, 'upstream_response_timeout');
     }
@@ -436,6 +441,41 @@ export class ActiveStream implements StreamInfo {
 
   private completed = false;
 
+  /** One plain object per stream into the recorder; the upstream TLS details are shared per connection. */
+  private recordTrace(endNs: bigint): void {
+    const matched = this.routeCache ?? undefined;
+    const host = this.upstreamHost;
+    const upstreamTls = this.upstreamFailureTls ?? host?.tls;
+    const requestId = firstValue(this.head.headers['x-request-id']);
+    const conn = this.conn;
+    this.shared.trace?.record({
+      kind: 'http',
+      startMs: this.startTime.getTime(),
+      durationMs: Number((endNs - this.startNs) / 1_000_000n),
+      ...(conn.listenerName ? { listener: conn.listenerName } : {}),
+      ...(conn.filterChainName ? { filterChain: conn.filterChainName } : {}),
+      downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
+      downstreamLocalAddress: `${conn.localAddress}:${conn.localPort}`,
+      ...(conn.serverName ? { downstreamSni: conn.serverName } : {}),
+      ...(conn.downstreamTls ? { downstreamTls: conn.downstreamTls } : {}),
+      ...(requestId ? { requestId } : {}),
+      authority: this.head.authority,
+      path: firstValue(this.originalHeaders['x-envoy-original-path']) ?? this.head.path,
+      method: this.head.method,
+      ...(this.shared.routeConfig.name ? { routeConfig: this.shared.routeConfig.name } : {}),
+      ...(matched?.virtualHost.name ? { virtualHost: matched.virtualHost.name } : {}),
+      ...(matched?.route.name ? { route: matched.route.name } : {}),
+      ...(matched ? { routeMatch: describeMatch(matched.route) ?? '' } : {}),
+      ...(this.upstreamCluster ? { cluster: this.upstreamCluster } : {}),
+      ...(host ? { upstreamHost: host.id } : {}),
+      ...(upstreamTls ? { upstreamTls } : {}),
+      responseCode: this.status,
+      responseCodeDetails: this.responseCodeDetails,
+      responseFlags: this.responseFlags,
+      ...(this.upstreamFailureReason ? { error: this.upstreamFailureReason } : {}),
+    });
+  }
+
   private complete(): void {
     if (this.completed) return;
     this.completed = true;
@@ -443,8 +483,9 @@ export class ActiveStream implements StreamInfo {
     stats.rqActive.dec();
     if (this.status > 0) stats.rqByClass(statusClass(this.status)).inc();
     if (!this.res.writableFinished && !this.responseFlags.includes('UR')) this.responseFlags.push('DC');
-    if (this.shared.accessLoggers.length === 0) return;
     const endNs = process.hrtime.bigint();
+    if (this.shared.trace?.enabled) this.recordTrace(endNs);
+    if (this.shared.accessLoggers.length === 0) return;
     const requestHeaders = (name: string): string | undefined => {
       if (name === ':method') return this.head.method;
       if (name === ':path') return this.originalHeaders['x-envoy-original-path'] as string ?? this.head.path;
@@ -473,10 +514,22 @@ export class ActiveStream implements StreamInfo {
       ...(this.routeCache?.route.name ? { routeName: this.routeCache.route.name } : {}),
       ...(this.conn.peerUriSan ? { downstreamPeerUriSan: this.conn.peerUriSan } : {}),
       ...(this.conn.tlsVersion ? { downstreamTlsVersion: this.conn.tlsVersion } : {}),
+      ...(this.upstreamFailureReason ? { upstreamTransportFailureReason: this.upstreamFailureReason } : {}),
       connectionId: this.conn.id,
     };
     for (const logger of this.shared.accessLoggers) logger.log(entry);
   }
+}
+
+/** "prefix /", "path /x", "regex ^/a.*" — how the matched route matched, for the trace. */
+function describeMatch(route: Route): string | undefined {
+  const m = route.match;
+  if (!m) return undefined;
+  if (m.prefix !== undefined) return `prefix ${m.prefix}`;
+  if (m.path !== undefined) return `path ${m.path}`;
+  if (m.safe_regex !== undefined) return `regex ${m.safe_regex.regex}`;
+  if (m.path_separated_prefix !== undefined) return `path_separated_prefix ${m.path_separated_prefix}`;
+  return undefined;
 }
 
 function isInternal(ip: string): boolean {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource, HttpConnectionManager, Route, RouteConfiguration, VirtualHost } from '../../envoy/index.js';
 import type { AccessLogger } from '../access-log/index.js';
 import type { Counter, Gauge } from '../stats.js';
+import type { TraceRecorder } from '../trace/index.js';
 import type { ClusterManager } from '../upstream/index.js';
 import type { HttpFilter } from './filter.js';
 import type { CompiledRetryPolicy } from './retry.js';
@@ -18,6 +19,8 @@ export interface HcmShared {
   readonly clusters: ClusterManager;
   readonly accessLoggers: readonly AccessLogger[];
   readonly logger?: Logger;
+  /** Completed streams go here too, for /isthmus/trace. */
+  readonly trace?: TraceRecorder;
   readonly stats: {
     readonly rqTotal: Counter;
     readonly rqActive: Gauge;

@@ -1,3 +1,5 @@
+import type { TlsDetails } from '../trace/types.js';
+
 /** What a network filter knows about its downstream connection. */
 export interface ConnectionInfo {
   readonly id: number;
@@ -14,6 +16,11 @@ export interface ConnectionInfo {
   readonly negotiatedAlpn?: string;
   readonly peerUriSan?: string;
   readonly tlsVersion?: string;
+  /** The listener and filter chain that took the connection (for the trace recorder). */
+  readonly listenerName?: string;
+  readonly filterChainName?: string;
+  /** TLS terminated here: version, ALPN, the client's certificate chain (mTLS). */
+  readonly downstreamTls?: TlsDetails;
   /** Bytes read before the filter chain was chosen (the ClientHello), to replay upstream. */
   readonly preread?: Buffer;
 }

@@ -15,6 +15,8 @@ import { peerUriSan } from '../tls/san.js';
 import type { ClusterManager } from '../upstream/index.js';
 import type { RouteStore } from '../http/route-store.js';
 import { SecretStore, resolveTlsContext } from '../tls/sds.js';
+import { tlsDetails } from '../trace/index.js';
+import type { TraceRecorder } from '../trace/index.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { duplicateMatchIndex, needsTlsInspection, selectFilterChain } from './filter-chain-match.js';
 import type { Candidate } from './filter-chain-match.js';
@@ -32,6 +34,8 @@ export interface ListenerContext {
   readonly routes?: RouteStore;
   /** The proxy's instance ("pod") IP: listeners on 0.0.0.0 or :: bind to it instead, so proxies share a host. */
   readonly instanceIp?: string;
+  /** Keeps completed streams, connections and listener-level refusals for /isthmus/trace. */
+  readonly trace?: TraceRecorder;
 }
 
 const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '']);
@@ -92,6 +96,8 @@ export class ListenerRuntime {
   /** Connections in a TLS handshake, by remote ip:port, until their tls.Server reports them secure. */
   private readonly pendingTls = new Map<string, { chain: CompiledChain; info: ConnectionInfo }>();
   private draining = false;
+  /** Connections in a TLS handshake, by their raw socket, for the trace of a failed handshake. */
+  private readonly handshaking = new WeakMap<object, ConnectionInfo>();
 
   private chains: Candidate<CompiledChain>[];
   private defaultChain: CompiledChain | undefined;
@@ -258,15 +264,19 @@ export class ListenerRuntime {
       transportProtocol: transport,
       applicationProtocols: alpn,
     }) ?? this.defaultChain;
-    const withSni: ConnectionInfo = { ...info, ...(serverName ? { serverName } : {}), ...(alpn.length ? { clientAlpn: alpn } : {}) };
+    const withSni: ConnectionInfo = {
+      ...info, listenerName: this.name, ...(chain?.name ? { filterChainName: chain.name } : {}), ...(serverName ? { serverName } : {}), ...(alpn.length ? { clientAlpn: alpn } : {}),
+    };
     if (!chain) {
       this.ctx.stats.counter(`${this.statName()}.no_filter_chain_match`).inc();
+      this.refused(withSni, ['NR'], `no filter chain matches${serverName ? ` SNI "${serverName}"` : ' (no SNI)'} on listener ${this.name}`);
       return void socket.destroy();
     }
     if (!chain.tls || !chain.tlsServer) return this.runFilters(chain, socket, withSni);
     // The chain's tls.Server does the handshake (and client certificate checks) on this connection.
     this.pendingTls.set(`${info.remoteAddress}:${info.remotePort}`, { chain, info: withSni });
     socket.once('close', () => this.pendingTls.delete(`${info.remoteAddress}:${info.remotePort}`));
+    if (this.ctx.trace?.enabled) this.handshaking.set(socket, withSni);
     chain.tlsServer.emit('connection', socket);
   }
 
@@ -283,6 +293,7 @@ export class ListenerRuntime {
       const failure = tls.verifyPeer(tlsSocket);
       if (failure) {
         this.ctx.stats.counter(`${this.statName()}.ssl.fail_verify_error`).inc();
+        this.refused({ ...pending.info, downstreamTls: tlsDetails(tlsSocket, pending.info.serverName) }, [], `downstream TLS: ${failure}`);
         this.ctx.logger?.debug({ remote: key, failure }, 'TLS peer refused');
         return void tlsSocket.destroy();
       }
@@ -291,7 +302,9 @@ export class ListenerRuntime {
       const uri = peerUriSan(peer && Object.keys(peer).length ? peer : undefined);
       const servername = (tlsSocket as TLSSocket & { servername?: string | false }).servername;
       const negotiated = tlsSocket.alpnProtocol;
+      const sni = typeof servername === 'string' ? servername : pending.info.serverName;
       this.runFilters(chain, tlsSocket, {
+        ...(this.ctx.trace?.enabled ? { downstreamTls: tlsDetails(tlsSocket, sni) } : {}),
         ...pending.info,
         tls: true,
         ...(typeof servername === 'string' ? { serverName: servername } : {}),
@@ -303,7 +316,31 @@ export class ListenerRuntime {
     server.on('tlsClientError', (err: Error, tlsSocket: TLSSocket) => {
       this.ctx.stats.counter(`${this.statName()}.ssl.connection_error`).inc();
       this.ctx.logger?.debug({ remote: tlsSocket.remoteAddress, err: err.message }, 'TLS handshake failed');
+      // A peer that hung up has no address any more: find the connection by the socket the TLS socket wraps.
+      const raw = (tlsSocket as TLSSocket & { _parent?: Socket })._parent;
+      const info = (raw ? this.handshaking.get(raw) : undefined) ?? this.pendingTls.get(`${tlsSocket.remoteAddress}:${tlsSocket.remotePort}`)?.info;
+      if (info) this.refused(info, [], `downstream TLS handshake failed: ${err.message}`);
       tlsSocket.destroy();
+    });
+  }
+
+  /** A connection refused before any network filter saw it: the trace recorder keeps why. */
+  private refused(info: ConnectionInfo, flags: string[], error: string): void {
+    const trace = this.ctx.trace;
+    if (!trace?.enabled) return;
+    trace.record({
+      kind: 'listener',
+      startMs: Date.now(),
+      durationMs: 0,
+      listener: this.name,
+      ...(info.filterChainName ? { filterChain: info.filterChainName } : {}),
+      downstreamRemoteAddress: `${info.remoteAddress}:${info.remotePort}`,
+      downstreamLocalAddress: `${info.localAddress}:${info.localPort}`,
+      ...(info.serverName ? { downstreamSni: info.serverName } : {}),
+      ...(info.downstreamTls ? { downstreamTls: info.downstreamTls } : {}),
+      responseCode: 0,
+      responseFlags: flags,
+      error,
     });
   }
 

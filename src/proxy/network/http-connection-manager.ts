@@ -76,6 +76,7 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
     clusters: ctx.clusters,
     accessLoggers: createAccessLoggers(config.access_log, ctx.baseDir),
     ...(ctx.logger ? { logger: ctx.logger } : {}),
+    ...(ctx.trace ? { trace: ctx.trace } : {}),
     stats: {
       rqTotal: stats.counter(`${prefix}downstream_rq_total`),
       rqActive: stats.gauge(`${prefix}downstream_rq_active`),

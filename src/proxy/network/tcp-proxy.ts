@@ -4,6 +4,9 @@ import { durationMs } from '../../envoy/index.js';
 import type { TcpProxy } from '../../envoy/index.js';
 import { createAccessLoggers } from '../access-log/index.js';
 import type { ConnectionInfo } from '../listener/connection-info.js';
+import type { TlsDetails } from '../trace/index.js';
+import { UpstreamError } from '../upstream/index.js';
+import type { UpstreamHost } from '../upstream/index.js';
 import type { NetworkFilter, NetworkFilterContext } from './types.js';
 
 function pickWeighted(clusters: Array<{ name: string; weight: number }>): string | undefined {
@@ -37,9 +40,33 @@ export function createTcpProxy(config: TcpProxy, ctx: NetworkFilterContext): Net
     let bytesReceived = 0;
     let bytesSent = 0;
     let upstreamHost: string | undefined;
+    let chosenHost: UpstreamHost | undefined;
+    let failure: string | undefined;
+    let failureTls: TlsDetails | undefined;
     const flags: string[] = [];
     downstream.pause();
     const log = () => {
+      const trace = ctx.trace;
+      if (trace?.enabled) {
+        const upstreamTls = failureTls ?? chosenHost?.tls;
+        trace.record({
+          kind: 'tcp',
+          startMs: start.getTime(),
+          durationMs: Date.now() - start.getTime(),
+          ...(info.listenerName ? { listener: info.listenerName } : {}),
+          ...(info.filterChainName ? { filterChain: info.filterChainName } : {}),
+          downstreamRemoteAddress: `${info.remoteAddress}:${info.remotePort}`,
+          downstreamLocalAddress: `${info.localAddress}:${info.localPort}`,
+          ...(info.serverName ? { downstreamSni: info.serverName } : {}),
+          ...(info.downstreamTls ? { downstreamTls: info.downstreamTls } : {}),
+          ...(clusterName ? { cluster: clusterName } : {}),
+          ...(upstreamHost ? { upstreamHost } : {}),
+          ...(upstreamTls ? { upstreamTls } : {}),
+          responseCode: 0,
+          responseFlags: flags,
+          ...(failure ? { error: failure } : {}),
+        });
+      }
       for (const logger of accessLoggers) {
         logger.log({
           startTime: start,
@@ -63,6 +90,7 @@ export function createTcpProxy(config: TcpProxy, ctx: NetworkFilterContext): Net
     if (!cluster) {
       noRoute.inc();
       flags.push('NR');
+      failure = clusterName ? `cluster "${clusterName}" not found` : 'no cluster';
       downstream.destroy();
       log();
       return;
@@ -77,10 +105,13 @@ export function createTcpProxy(config: TcpProxy, ctx: NetworkFilterContext): Net
         }
         tried.add(host);
         upstreamHost = host.id;
+        chosenHost = host;
         try {
           return await cluster.connectTcp(host);
-        } catch {
+        } catch (err) {
           connectFail.inc();
+          failure = err instanceof Error ? err.message : String(err);
+          failureTls = err instanceof UpstreamError ? err.tls : undefined;
         }
       }
       flags.push('UF');

@@ -4,6 +4,7 @@ import type { ConnectionInfo } from '../listener/connection-info.js';
 import type { HttpFilterFactory } from '../http/filter.js';
 import type { RouteStore } from '../http/route-store.js';
 import type { StatsStore } from '../stats.js';
+import type { TraceRecorder } from '../trace/index.js';
 import type { ClusterManager } from '../upstream/index.js';
 
 /** Takes over a downstream connection once its filter chain (and TLS, if any) is chosen. */
@@ -20,6 +21,8 @@ export interface NetworkFilterContext {
   /** Relative file names resolve against it (Envoy: the working directory). */
   readonly baseDir: string;
   readonly logger?: Logger;
+  /** The proxy's trace recorder (/isthmus/trace). */
+  readonly trace?: TraceRecorder;
   readonly httpFilters: ReadonlyMap<string, HttpFilterFactory>;
   /** Route configurations from RDS, for connection managers configured with `rds`. */
   readonly routes?: RouteStore;

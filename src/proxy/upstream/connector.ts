@@ -11,6 +11,8 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ClusterStats } from './cluster-stats.js';
 import type { Host } from './host.js';
 import type { UpstreamTls } from './tls.js';
+import { tlsDetails } from '../trace/certificates.js';
+import type { TlsDetails } from '../trace/types.js';
 import { UpstreamError } from './types.js';
 
 export type ConnectCallback = (err: Error | null, socket: Socket | null) => void;
@@ -67,7 +69,7 @@ export class Connector {
       : netConnect({ host: host.address, port: host.port });
     let state: 'connecting' | 'open' | 'failed' = 'connecting';
 
-    const fail = (err: Error, timedOut: boolean) => {
+    const fail = (err: Error, timedOut: boolean, tls?: TlsDetails) => {
       if (state !== 'connecting') return;
       state = 'failed';
       clearTimeout(timer);
@@ -75,7 +77,9 @@ export class Connector {
       if (timedOut) stats.cxConnectTimeout.inc();
       host.cxConnectFail++;
       socket.destroy();
-      callback(new UpstreamError('UF', `upstream connect to ${target} failed: ${err.message}`, { cause: err }), null);
+      // The SNI we sent belongs to the failure: a peer that refuses the handshake is usually refusing it.
+      const details = tls ?? (this.tls?.sni ? { sni: this.tls.sni } : undefined);
+      callback(new UpstreamError('UF', `upstream connect to ${target} failed: ${err.message}`, { cause: err, ...(details ? { tls: details } : {}) }), null);
     };
     const timer = setTimeout(() => fail(new Error(`connect_timeout (${this.connectTimeoutMs} ms) expired`), true), this.connectTimeoutMs);
     socket.once('error', (err) => fail(err, false));
@@ -93,9 +97,11 @@ export class Connector {
       if (state !== 'connecting') return;
       const problem = this.tls?.verify(socket as TLSSocket);
       if (problem) {
-        fail(problem, false);
+        fail(problem, false, tlsDetails(socket as TLSSocket, this.tls?.sni));
         return;
       }
+      // Once per connection, not per request: what the trace shows as this host's upstream TLS.
+      if (this.tls) host.tls = tlsDetails(socket as TLSSocket, this.tls.sni);
       state = 'open';
       clearTimeout(timer);
       stats.cxActive.inc();

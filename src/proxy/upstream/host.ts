@@ -3,6 +3,7 @@
  * connection pools to it (created on first use).
  */
 import { isIPv6 } from 'node:net';
+import type { TlsDetails } from '../trace/types.js';
 import type { UpstreamHost, UpstreamRequest, UpstreamResponse } from './types.js';
 
 /** A pool of connections to one host, of either codec. */
@@ -39,6 +40,8 @@ export class Host implements UpstreamHost {
   rqSuccess = 0;
   rqError = 0;
   rqTimeout = 0;
+  /** Set by the connector after each TLS handshake with this host. */
+  tls: TlsDetails | undefined;
   http1: HostPool | undefined;
   http2: HostPool | undefined;
   /** Left the cluster (or the cluster was replaced): no new requests. */

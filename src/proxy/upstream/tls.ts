@@ -9,6 +9,7 @@ import type { CertificateValidationContext, DataSource, UpstreamTlsContext } fro
 import { DataSourceError, readDataSource as readSharedDataSource } from '../tls/data-source.js';
 import { tlsVersionOptions } from '../tls/params.js';
 import { compileSanMatcher } from '../tls/san.js';
+import { verifyErrorText } from '../trace/certificates.js';
 export { parseSubjectAltNames } from '../tls/san.js';
 export type { SubjectAltName } from '../tls/san.js';
 import { ClusterConfigError } from './errors.js';
@@ -109,7 +110,7 @@ export async function compileUpstreamTls(ctx: UpstreamTlsContext, baseDir: strin
     },
     verify(socket) {
       if (verifyChain && !socket.authorized) {
-        return new Error(`upstream certificate verification failed: ${String(socket.authorizationError)}`);
+        return new Error(`upstream certificate verification failed: ${verifyErrorText(socket.authorizationError)}`);
       }
       if (!sans && !pins) return undefined;
       const cert = socket.getPeerCertificate();

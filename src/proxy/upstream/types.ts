@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Cluster } from '../../envoy/index.js';
 import type { HeaderMap } from '../http/filter.js';
+import type { TlsDetails } from '../trace/types.js';
 
 /** One resolved endpoint of a cluster. */
 export interface UpstreamHost {
@@ -15,6 +16,8 @@ export interface UpstreamHost {
   readonly activeRequests: number;
   /** "ip:port", as Envoy prints UPSTREAM_HOST. */
   readonly id: string;
+  /** The last TLS handshake with this host (SNI, ALPN, peer certificate), for the trace recorder. */
+  readonly tls?: TlsDetails | undefined;
 }
 
 export interface UpstreamRequest {
@@ -50,9 +53,13 @@ export type UpstreamFailure =
   | 'UH'; // no healthy upstream host
 
 export class UpstreamError extends Error {
-  constructor(readonly flag: UpstreamFailure, message: string, options?: { cause?: unknown }) {
+  /** The TLS side of a failed connect: the SNI sent and, when the handshake finished, the peer's certificate. */
+  tls: TlsDetails | undefined;
+
+  constructor(readonly flag: UpstreamFailure, message: string, options?: { cause?: unknown; tls?: TlsDetails }) {
     super(message, options);
     this.name = 'UpstreamError';
+    this.tls = options?.tls;
   }
 }
 

@@ -1,0 +1,74 @@
+/**
+ * What the trace recorder keeps per completed HTTP stream, TCP proxy connection or listener-level
+ * refusal: plain JSON-able objects, so /isthmus/trace can return them as they are.
+ */
+
+/** One certificate of a peer's chain, leaf first. */
+export interface CertificateSummary {
+  readonly subject: string;
+  readonly issuer: string;
+  /** URI SANs (a SPIFFE id in a mesh). */
+  readonly uriSans?: readonly string[];
+  readonly dnsSans?: readonly string[];
+  readonly notAfter?: string;
+}
+
+/** The TLS side of one connection, downstream or upstream. */
+export interface TlsDetails {
+  /** SNI sent (upstream) or received (downstream). */
+  readonly sni?: string;
+  readonly alpn?: string;
+  readonly version?: string;
+  /** The peer certificate's first URI SAN: its SPIFFE id in a mesh. */
+  readonly peerSpiffeId?: string;
+  readonly peerDnsSans?: readonly string[];
+  /** The peer's chain as presented, leaf first. */
+  readonly peerChain?: readonly CertificateSummary[];
+}
+
+export type TraceEntryKind = 'http' | 'tcp' | 'listener';
+
+export interface TraceEntry {
+  readonly kind: TraceEntryKind;
+  /** Start, ms since the epoch. */
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly listener?: string;
+  readonly filterChain?: string;
+  readonly downstreamRemoteAddress: string;
+  readonly downstreamLocalAddress: string;
+  /** SNI the downstream client sent (tls_inspector or the handshake). */
+  readonly downstreamSni?: string;
+  /** Downstream TLS terminated here: version, ALPN and the client certificate when mTLS. */
+  readonly downstreamTls?: TlsDetails;
+  readonly requestId?: string;
+  readonly authority?: string;
+  readonly path?: string;
+  readonly method?: string;
+  readonly routeConfig?: string;
+  readonly virtualHost?: string;
+  readonly route?: string;
+  /** The matched route's match, e.g. "prefix /" or "path /hello". */
+  readonly routeMatch?: string;
+  readonly cluster?: string;
+  readonly upstreamHost?: string;
+  readonly upstreamTls?: TlsDetails;
+  /** 0 for TCP and listener entries, and when no response was sent. */
+  readonly responseCode: number;
+  readonly responseCodeDetails?: string;
+  /** Envoy response flags: NR, UF, UH, URX, UT, UC, UR, UO, DC, NC, DPE... */
+  readonly responseFlags: readonly string[];
+  /** Why the upstream (or, for listener entries, the downstream handshake) failed, e.g. a TLS alert. */
+  readonly error?: string;
+}
+
+/** Filters of GET /isthmus/trace. */
+export interface TraceQuery {
+  readonly requestId?: string;
+  /** Entries still open at or after this time (ms since the epoch): they ended at or after it. */
+  readonly sinceMs?: number;
+  /** Entries whose downstream or upstream SNI is this name. */
+  readonly sni?: string;
+  readonly kind?: TraceEntryKind;
+  readonly limit?: number;
+}

@@ -5,6 +5,7 @@ import { registerCaCommands } from './commands/ca.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerContextCommands } from './commands/contexts.js';
 import { registerControlPlaneCommand } from './commands/controlplane.js';
+import { registerMeshCommands } from './commands/mesh.js';
 import { registerProxyStatusCommands } from './commands/proxy-status.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerQuickstart } from './commands/quickstart.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAnalyzeCommand(program);
   registerControlPlaneCommand(program);
   registerProxyStatusCommands(program);
+  registerMeshCommands(program);
   return program;
 }
 

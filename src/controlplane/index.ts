@@ -4,3 +4,4 @@ export * from './management/index.js';
 export { ControlPlane } from './controlplane.js';
 export type { ControlPlaneOptions } from './controlplane.js';
 export { proxyNodeOf, proxyDisplayName } from './node.js';
+export * from './links/index.js';

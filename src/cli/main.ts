@@ -5,6 +5,7 @@ import { registerCaCommands } from './commands/ca.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerContextCommands } from './commands/contexts.js';
 import { registerControlPlaneCommand } from './commands/controlplane.js';
+import { registerMeshCommands } from './commands/mesh.js';
 import { registerProxyStatusCommands } from './commands/proxy-status.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerQuickstart } from './commands/quickstart.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerProxyStatusCommands(program);
   registerVmCommands(program);
   registerTraceCommand(program);
+  registerMeshCommands(program);
   return program;
 }
 

@@ -8,3 +8,4 @@ export {
   buildVmResources, vmBootstrap, vmSni, parseVmHostPort, parseVmTranscode, formatVmTranscode, VM_METADATA, VM_DEFAULT_LISTEN,
 } from './translate/index.js';
 export type { VmServiceInput, VmJoinResources, VmRouteRow, VmSkipped, VmTranscode, HostPort } from './translate/index.js';
+export * from './links/index.js';

@@ -39,9 +39,13 @@ function inlineListener(port: number, statPrefix: string, prefix: string, cluste
   };
 }
 
-export function healthListeners(): Listener[] {
+/** `portMap` (the proxy's PORT_MAP) moves them as it moves gateway ports, so that two proxies can share a machine. */
+export function healthListeners(portMap: Readonly<Record<number, number>> = {}): Listener[] {
   // Isthmus' admin answers readiness on /ready (Envoy's); Istio's agent answered /healthz/ready.
-  return [inlineListener(STATUS_PORT, 'agent', '/healthz/ready', AGENT_CLUSTER, '/ready'), inlineListener(PROMETHEUS_PORT, 'stats', '/stats/prometheus', PROMETHEUS_CLUSTER)];
+  return [
+    inlineListener(portMap[STATUS_PORT] ?? STATUS_PORT, 'agent', '/healthz/ready', AGENT_CLUSTER, '/ready'),
+    inlineListener(portMap[PROMETHEUS_PORT] ?? PROMETHEUS_PORT, 'stats', '/stats/prometheus', PROMETHEUS_CLUSTER),
+  ];
 }
 
 function staticCluster(name: string, admin: Endpoint): XdsCluster {

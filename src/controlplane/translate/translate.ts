@@ -181,7 +181,7 @@ export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: T
   const isVm = vmOptionsFromMetadata(proxy.metadata, proxy.namespace, []) !== undefined;
   if (proxy.type !== 'proxyless' && !isVm && (options.healthListeners ?? true)) {
     const taken = new Set(listeners.map((l) => l.address.socket_address.port_value));
-    for (const l of healthListeners()) {
+    for (const l of healthListeners(proxy.portMap)) {
       if (taken.has(l.address.socket_address.port_value)) warn('proxy', `port ${l.address.socket_address.port_value} is used by a server; the standard ${l.name} listener is not added`);
       else listeners.push(l);
     }

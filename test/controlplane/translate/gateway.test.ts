@@ -73,6 +73,11 @@ describe('gateway servers', () => {
     expect(none.warnings.some((w) => w.resource === 'proxy')).toBe(true);
   });
 
+  it('moves the health and metrics listeners with PORT_MAP, so that two gateways can share a machine', () => {
+    const moved = translate(snapshot, { ...proxy, labels: { istio: 'other' }, portMap: { 15021: 25021, 15090: 25090 } });
+    expect(moved.listeners.map((l) => [l.name, l.address.socket_address.port_value])).toEqual([['0.0.0.0_25021', 25021], ['0.0.0.0_25090', 25090]]);
+  });
+
   it('skips a ServiceEntry with resolution NONE with a warning', () => {
     const withNone: ConfigSnapshot = {
       ...snapshot,

@@ -49,7 +49,8 @@ async function startFortuneTeller(port: number): Promise<grpc.Server> {
   type Unary = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
   const unimplemented: Unary = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in this example' });
   const predict: Unary = (call, cb) => {
-    const user = String(call.request['userId'] ?? '');
+    // Field names as the descriptor spells them (user_id); camelCase when a loader converts them.
+    const user = String(call.request['user_id'] ?? call.request['userId'] ?? '');
     cb(null, { message: `${user}, a journey across the mesh awaits you`, mood: 'HAPPY', userId: user });
   };
   server.addService(pkg.build.stack.fortune.FortuneTeller.service, {
@@ -109,8 +110,9 @@ export async function runVm(s: Scenario): Promise<VmResult> {
     const fortunePort = await freePort();
     fortune = await startFortuneTeller(fortunePort);
     await sidecar('fortune-teller', 'fortune-teller', NET.fortuneTeller, 50051, fortunePort);
-    const status = await eventually(() => s.isthmus([...ctx, 'proxy-status']), (r) => (r.stdout.match(/SYNCED/g) ?? []).length >= 6);
+    const status = await eventually(() => s.isthmus([...ctx, 'proxy-status']), (r) => (r.stdout.match(/SYNCED/g) ?? []).length >= 9 && !/NACKED|STALE/.test(r.stdout));
     s.show(`$ isthmus proxy-status\n${status.stdout}`);
+    check(!/NACKED|STALE/.test(status.stdout), 'a proxy did not accept its config');
   });
 
   await s.step('the east-west gateway lists one SNI per mesh service on 15443', async () => {
@@ -155,7 +157,7 @@ export async function runVm(s: Scenario): Promise<VmResult> {
       ['vm-proxy', 'VM proxy', /\/frontend/],
       ['eastwestgateway', 'east-west gateway', /outbound_\.80_\._\.frontend\.simple-app\.svc\.cluster\.local/],
       ['frontend-sidecar', 'frontend sidecar', /\/frontend/],
-      ['fortune-teller-sidecar', 'fortune-teller sidecar', /FortuneTeller\/Predict/],
+      ['fortune-teller-sidecar', 'fortune-teller sidecar (gRPC after transcoding; the log shows the original path)', /"POST \/v1\/fortune\/alice HTTP\/2"/],
     ];
     for (const [file, label, pattern] of hops) {
       const lines = await eventually(async () => readFileSync(join(s.logsDir, `${file}.log`), 'utf8').split('\n').filter((l) => pattern.test(l) && !l.startsWith('{')), (l) => l.length > 0, 5_000);

@@ -170,6 +170,8 @@ export interface HttpConnectionManager {
 export interface TcpProxy {
   stat_prefix: string; cluster?: string; weighted_clusters?: { clusters: Array<{ name: string; weight: number }> };
   idle_timeout?: Duration; access_log?: AccessLogConfig[]; max_connect_attempts?: number;
+  /** flush_access_log_on_connected: one entry when the upstream connects, another when the connection ends. */
+  access_log_options?: { flush_access_log_on_connected?: boolean };
 }
 
 export interface Endpoint { address: Address; hostname?: string }

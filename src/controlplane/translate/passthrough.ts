@@ -3,7 +3,7 @@
  * DestinationRule subset, matched on the SNI outbound_.<port>_.<subset>_.<host> that mesh clients send,
  * proxied as opaque TCP to a cluster of the same name. The client's mTLS reaches the workload untouched.
  */
-import type { AccessLogConfig, FilterChain } from '../../envoy/index.js';
+import type { AccessLogConfig, FilterChain, TypedExtension } from '../../envoy/index.js';
 import { tcpProxy } from './filters.js';
 import { hostSubsetOf } from './hosts.js';
 import type { DestinationRule } from './input.js';
@@ -41,6 +41,15 @@ export function autoPassthroughTargets(services: readonly RegistryService[], rul
 export function autoPassthroughFilterChains(targets: readonly PassthroughTarget[], accessLog?: AccessLogConfig[]): FilterChain[] {
   return targets.map((t) => ({
     filter_chain_match: { server_names: [t.sni], application_protocols: [...ISTIO_MTLS_ALPNS] },
-    filters: [tcpProxy(t.sni, t.sni, accessLog)],
+    filters: [flushOnConnect(tcpProxy(t.sni, t.sni, accessLog))],
   }));
+}
+
+/**
+ * Passthrough connections from other networks are long-lived (clients pool them), and Envoy logs a TCP
+ * connection when it ends: with an access log, also log when the upstream connects, so the hop is seen.
+ */
+function flushOnConnect(filter: TypedExtension): TypedExtension {
+  const config = filter.typed_config;
+  return config?.['access_log'] ? { ...filter, typed_config: { ...config, access_log_options: { flush_access_log_on_connected: true } } } : filter;
 }

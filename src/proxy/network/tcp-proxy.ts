@@ -45,9 +45,9 @@ export function createTcpProxy(config: TcpProxy, ctx: NetworkFilterContext): Net
     let failureTls: TlsDetails | undefined;
     const flags: string[] = [];
     downstream.pause();
-    const log = () => {
+    const log = (at: 'connected' | 'closed' = 'closed') => {
       const trace = ctx.trace;
-      if (trace?.enabled) {
+      if (trace?.enabled && at === 'closed') {
         const upstreamTls = failureTls ?? chosenHost?.tls;
         trace.record({
           kind: 'tcp',
@@ -123,6 +123,8 @@ export function createTcpProxy(config: TcpProxy, ctx: NetworkFilterContext): Net
         log();
         return;
       }
+      // Passthrough connections live long (pooled by the client): an entry at connect shows the hop now.
+      if (config.access_log_options?.flush_access_log_on_connected) log('connected');
       downstream.on('data', (chunk: Buffer) => (bytesReceived += chunk.length));
       upstream.on('data', (chunk: Buffer) => (bytesSent += chunk.length));
       upstream.setTimeout(idleMs, () => {

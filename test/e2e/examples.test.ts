@@ -65,6 +65,32 @@ describe('examples', { timeout: 180_000 }, () => {
     expect(existsSync(workDirOf(run.stdout) as string)).toBe(false);
   });
 
+  it('npm start: both seeds come up and stay up; Ctrl-C (SIGINT) stops every process and removes every file', async () => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'examples', 'demo.js')], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('Ctrl-C stops everything')) resolve();
+      });
+      void exited.then(() => reject(new Error(`the demo exited before it was up:\n${stdout}\n${stderr}`)));
+    });
+    expect(stdout).toMatch(/\[10\/10\] trace the request across both meshes \.\.\. ok/);
+    expect(stdout).toMatch(/\[9\/9\] the access log of every hop shows the requests \.\.\. ok/);
+    // Still serving while it waits: the VM's frontend call goes through.
+    const frontend = await fetch('http://127.0.30.100:8080/frontend');
+    expect(frontend.status).toBe(200);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const [host, port] of [['127.0.20.1', 15014], ['127.0.10.2', 8080], ['127.0.30.2', 15443], ['127.0.30.100', 8080]] as const) {
+      expect(await listening(host, port), `${host}:${port} still listening`).toBe(false);
+    }
+    for (const match of stdout.matchAll(/work dir (\S+)/g)) expect(existsSync(match[1] as string)).toBe(false);
+  });
+
   it('a failing step makes the example exit non-zero naming the step, and cleans up', async () => {
     // The private ALB's address is taken: the first step cannot start the ALB.
     const squatter: Server = createServer();

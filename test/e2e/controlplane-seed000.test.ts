@@ -1,55 +1,18 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, run } from '../helpers/index.js';
+import { CLI, PROJECT_ROOT, run } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
+import { eventually, freePort, startProcess, stop } from './helpers/processes.js';
 
-const LAMBDA_PAGE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'lambda-hello-world.html'));
+const LAMBDA_PAGE = readFileSync(join(PROJECT_ROOT, 'examples', 'multicloud', 'lambda', 'hello-world.html'));
 const SE_FILE = join(import.meta.dirname, '..', 'fixtures', 'seeds', '000-6-mesh-b-serviceentry-destinationrule-alb.yaml');
 const NODE_ID = 'router~127.0.0.1~istio-ingressgateway-57dc66d6ff-d2r75.istio-ingress~istio-ingress.svc.cluster.local';
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${args.join(' ')}\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m, output: () => out });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(t);
-}
 
 /**
  * Seed 000, mesh B, end to end through the control plane: the seed's resources applied unmodified
@@ -116,15 +79,6 @@ describe('control plane: seed 000 mesh B -> ingress gateway over xDS', { timeout
 
   const curlLambda = () => run('curl', ['--cert', join(dir, 'client.crt'), '--key', join(dir, 'client.key'), '--cacert', join(dir, 'server.crt'),
     `https://lambda.external:${gwPort}/get`, '--resolve', `lambda.external:${gwPort}:127.0.0.1`, '-isk', '--max-time', '5']);
-
-  async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 25_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (ok(v) || Date.now() > deadline) return v;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 
   it('proxy-status lists the gateway, synced', async () => {
     const res = await eventually(() => isthmus(['proxy-status']), (r) => /SYNCED\s+SYNCED/.test(r.stdout));

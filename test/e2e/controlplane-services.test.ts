@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -8,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../helpers/index.js';
+import { eventually, startProcess, stop } from './helpers/processes.js';
+import type { StartedProcess } from './helpers/processes.js';
 
 /**
  * Kubernetes Services as mesh services: the egress gateway's Service (applied before any pod exists)
@@ -41,49 +42,6 @@ spec:
     protocol: TCP
 `;
 
-interface Started {
-  child: ChildProcess;
-  match: RegExpExecArray;
-  output: () => string;
-}
-
-function startProcess(args: string[], ready: RegExp): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${args.join(' ')}\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m, output: () => out });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
-
-async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(t);
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function adminAddress(file: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
@@ -112,8 +70,8 @@ describe('control plane: Kubernetes Services with connected proxies as endpoints
   let upstream: Server;
   let upstreamPort: number;
   let cp: ChildProcess | undefined;
-  let gateway: Started | undefined;
-  let sleep: Started | undefined;
+  let gateway: StartedProcess | undefined;
+  let sleep: StartedProcess | undefined;
   let server: string;
   let xds: string;
   let gatewayAdmin: string;

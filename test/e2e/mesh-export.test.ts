@@ -1,29 +1,21 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManagementClient } from '../../src/controlplane/index.js';
 import { isCertificateAuthority, parseCertificates } from '../../src/pki/index.js';
-import { CLI, run, startBackground } from '../helpers/index.js';
+import { CLI, PROJECT_ROOT, run, startBackground } from '../helpers/index.js';
 import type { Background, RunResult } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
+import { freePort } from './helpers/processes.js';
 
-const LAMBDA_PAGE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'lambda-hello-world.html'), 'utf8');
+const LAMBDA_PAGE = readFileSync(join(PROJECT_ROOT, 'examples', 'multicloud', 'lambda', 'hello-world.html'), 'utf8');
 const SE_FILE = join(import.meta.dirname, '..', 'fixtures', 'seeds', '000-6-mesh-b-serviceentry-destinationrule-alb.yaml');
 const INGRESS_ID = 'router~127.0.0.1~istio-ingressgateway-57dc66d6ff-d2r75.istio-ingress~istio-ingress.svc.cluster.local';
 const EGRESS_ID = 'router~127.0.0.1~istio-egressgateway-7c5f5dcfbb-vz5zh.istio-egress~istio-egress.svc.cluster.local';
 const READY = /xDS 127\.0\.0\.1:(\d+), management (http:\/\/127\.0\.0\.1:\d+)/;
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /**
  * Seed 000 steps 4-5 in one command between two control planes that share nothing: mesh B ("eks",

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy } from './helpers/proxy-process.js';
 import type { RunningProxy } from './helpers/proxy-process.js';
-import { run } from '../helpers/index.js';
+import { PROJECT_ROOT, run } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
 
-const LAMBDA_PAGE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'lambda-hello-world.html'));
+const LAMBDA_PAGE = readFileSync(join(PROJECT_ROOT, 'examples', 'multicloud', 'lambda', 'hello-world.html'));
 
 /**
  * Seed 000's ingress gateway role as a static Envoy config: MUTUAL TLS for lambda.external with the

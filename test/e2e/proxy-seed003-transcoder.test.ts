@@ -9,7 +9,7 @@ import { startProxy } from './helpers/proxy-process.js';
 import type { RunningProxy } from './helpers/proxy-process.js';
 import { seedPki } from './helpers/pki.js';
 
-const FORTUNE_DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'fortune');
+const FORTUNE_DIR = join(PROJECT_ROOT, 'examples', 'vm', 'fortune-teller');
 const GOOGLEAPIS_DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'googleapis');
 
 type Unary = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) => void;

@@ -15,26 +15,10 @@ import { CLI, run, startBackground, tempDir } from '../helpers/index.js';
 import type { Background } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
 import type { Workload } from './helpers/pki.js';
+import { eventually, freePort } from './helpers/processes.js';
 
 const APP_ID = 'spiffe://cluster.local/ns/apps/sa/echo';
 const VM_ID = 'spiffe://vm.local/vm/vm-1';
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch((err: unknown) => err as T);
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Seen { url: string; headers: IncomingHttpHeaders; version: string }
 

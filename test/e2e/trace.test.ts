@@ -1,65 +1,19 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
+import { eventually, freePort, startProcess, stop } from './helpers/processes.js';
 
 const SEEDS = join(import.meta.dirname, '..', 'fixtures', 'seeds');
 const INGRESS_ID = 'router~127.0.0.1~istio-ingressgateway-57dc66d6ff-d2r75.istio-ingress~istio-ingress.svc.cluster.local';
 const EGRESS_ID = 'router~127.0.0.1~istio-egressgateway-7c5f5dcfbb-vz5zh.istio-egress~istio-egress.svc.cluster.local';
 const MESH_B_ID = 'spiffe://mesh-b.local/ns/istio-ingress/sa/istio-ingressgateway';
 const MESH_A_ID = 'spiffe://mesh-a.local/ns/istio-egress/sa/istio-egressgateway';
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${args.join(' ')}\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m, output: () => out });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(t);
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 25_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const b64 = (file: string) => readFileSync(file).toString('base64');
 const secret = (ns: string, key: string, cert: string, cacert: string) => `apiVersion: v1

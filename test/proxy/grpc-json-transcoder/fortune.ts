@@ -1,4 +1,4 @@
-// Shared by the transcoder tests: compiles test/fixtures/fortune/fortune.proto with the real protoc, builds
+// Shared by the transcoder tests: compiles examples/vm/fortune-teller/fortune.proto with the real protoc, builds
 // the filter through its factory, and drives its hooks in the order the HTTP connection manager does.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { grpcJsonTranscoderFactory } from '../../../src/proxy/http/filters/grpc-
 import type { HeaderMap, HttpFilter, LocalReply, RequestHead, ResponseHead, StreamInfo } from '../../../src/proxy/http/filter.js';
 import { PROJECT_ROOT, run } from '../../helpers/index.js';
 
-export const FORTUNE_DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'fortune');
+export const FORTUNE_DIR = join(PROJECT_ROOT, 'examples', 'vm', 'fortune-teller');
 export const GOOGLEAPIS_DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'googleapis');
 export const FORTUNE_SERVICE = 'build.stack.fortune.FortuneTeller';
 

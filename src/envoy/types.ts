@@ -77,6 +77,8 @@ export interface Listener {
   traffic_direction?: string;
   /** false: the listener opens no socket (Envoy: it only receives connections handed over by another listener). */
   bind_to_port?: boolean;
+  /** envoy.config.core.v3.Metadata: opaque to the listener, read by whoever knows the filter_metadata key. */
+  metadata?: { filter_metadata?: Record<string, Record<string, unknown>> };
 }
 
 export interface HeaderValueOption {

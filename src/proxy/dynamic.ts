@@ -50,6 +50,8 @@ export class DynamicResources {
   private readonly warmingListeners = new Set<string>();
   /** EDS service_name -> cluster names that read it. */
   private readonly edsNames = new Map<string, Set<string>>();
+  /** Called with the full set of listeners after an LDS update was applied (the DNS proxy reads its name table there). */
+  onListenersApplied: ((listeners: readonly Listener[]) => void) | undefined;
 
   constructor(
     private readonly clusterManager: UpstreamClusterManager,
@@ -222,6 +224,8 @@ export class DynamicResources {
       const error = await this.startOrUpdateListener(listener);
       if (error) failures.push(error);
     }
+    // After the listeners started: a name never resolves to a VIP whose listener is not there yet.
+    this.onListenersApplied?.(values);
     return failures.length ? { error: failures.join('; ') } : {};
   }
 

@@ -10,6 +10,8 @@ import { StatsStore } from './stats.js';
 import { createClusterManager } from './upstream/index.js';
 import type { UpstreamClusterManager } from './upstream/index.js';
 import { DynamicResources } from './dynamic.js';
+import { DnsProxyServer, dnsCaptureOf, nameTableFromListeners } from './dns/index.js';
+import type { DnsBindAddress } from './dns/index.js';
 import { applyAutoSni } from './upstream/auto-sni.js';
 import { RouteStore } from './http/route-store.js';
 import { SecretStore } from './tls/sds.js';
@@ -51,6 +53,8 @@ export class ProxyServer {
   readonly trace: TraceRecorder;
   /** Resources from xDS; created with the server so an ADS client can apply to it. */
   dynamic!: DynamicResources;
+  /** istio-agent's DNS proxy, when the node metadata sets DNS_CAPTURE=true. */
+  dns: DnsProxyServer | undefined;
 
   private constructor(readonly bootstrap: Bootstrap, private readonly options: ProxyOptions, readonly source: string) {
     this.trace = new TraceRecorder(options.traceEntries !== undefined ? { maxEntries: options.traceEntries } : {});
@@ -91,6 +95,13 @@ export class ProxyServer {
       for (const [i, listener] of (resources.listeners ?? []).entries()) {
         server.listeners.push(await ListenerRuntime.create(listener, ctx, `static_resources.listeners[${i}]`));
       }
+      server.dns = createDnsProxy(loaded.bootstrap, options);
+      if (server.dns) {
+        const dns = server.dns;
+        const staticListeners = resources.listeners ?? [];
+        dns.setTable(nameTableFromListeners(staticListeners));
+        server.dynamic.onListenersApplied = (listeners) => dns.setTable(nameTableFromListeners([...staticListeners, ...listeners]));
+      }
     } catch (err) {
       await server.clusters.close();
       throw err;
@@ -101,6 +112,7 @@ export class ProxyServer {
   async start(): Promise<void> {
     try {
       for (const listener of this.listeners) await listener.start();
+      await this.dns?.start();
     } catch (err) {
       await this.stop(0);
       throw err;
@@ -160,7 +172,7 @@ export class ProxyServer {
   async stop(drainTimeMs = this.options.drainTimeMs ?? 5_000): Promise<void> {
     this.state = 'DRAINING';
     await this.ads?.stop();
-    await Promise.all([...this.listeners.map((l) => l.drain(drainTimeMs)), this.dynamic?.close()]);
+    await Promise.all([...this.listeners.map((l) => l.drain(drainTimeMs)), this.dynamic?.close(), this.dns?.close()]);
     await this.clusters.close();
     await this.admin?.close();
   }
@@ -217,4 +229,19 @@ export class ProxyServer {
       };
     });
   }
+}
+
+/**
+ * DNS_CAPTURE=true in the node metadata: a DNS server on <pod ip>:15053 and 127.0.0.1:<DNS_PORT> (istio-agent's
+ * ports; there is no iptables rule sending port 53 to it, so clients name it as their resolver).
+ */
+function createDnsProxy(bootstrap: Bootstrap, options: ProxyOptions): DnsProxyServer | undefined {
+  const { capture, port } = dnsCaptureOf(bootstrap.node?.metadata);
+  if (!capture) return undefined;
+  const addresses: DnsBindAddress[] = [];
+  const podIp = options.instanceIp && options.instanceIp !== '0.0.0.0' && options.instanceIp !== '::' ? options.instanceIp : undefined;
+  if (podIp) addresses.push({ host: podIp, port: 15053 });
+  // Several sidecars on one machine share 127.0.0.1: the loopback port is best effort when the pod IP has one.
+  if (!(podIp === '127.0.0.1' && port === 15053)) addresses.push({ host: '127.0.0.1', port, ...(podIp ? { optional: true } : {}) });
+  return new DnsProxyServer({ addresses, ...(options.logger ? { logger: options.logger } : {}) });
 }

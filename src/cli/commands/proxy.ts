@@ -51,7 +51,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--label <key=value>', 'a workload label, as Gateway selectors match them (repeatable)', collect, [])
     .option('--ip <address>', "the proxy's instance (pod) IP: listeners on 0.0.0.0 or :: bind to it, and with --xds it is the node id's IP and INSTANCE_IPS")
     .option('--port-map <from:to,...>', 'gateway service port -> listener port, e.g. 80:8080,443:8443')
-    .option('--meta <key=value>', 'extra node metadata, e.g. ROUTER_MODE=sni-dnat (repeatable)', collect, [])
+    .option('--meta <key=value>', 'extra node metadata, e.g. ROUTER_MODE=sni-dnat, DNS_CAPTURE=true (a DNS server on <ip>:15053), DNS_AUTO_ALLOCATE=true (repeatable)', collect, [])
     .option('--ca-address <host:port>', "get the workload certificate (SDS 'default') from this CA service and renew it, as istio-agent does")
     .option('--ca-root <file>', 'PEM roots that verify the CA service (the mesh root-cert.pem)')
     .option('--spiffe <id>', 'the identity to ask for (default spiffe://cluster.local/ns/<namespace>/sa/default)')

@@ -16,6 +16,8 @@ export type { XdsCluster, XdsHttpConnectionManager, XdsUpstreamTlsContext, XdsDo
 export { ISTIO_MTLS_ALPNS } from './passthrough.js';
 export { parseProtocol } from './protocol.js';
 export type { TranslateWarning } from './warnings.js';
+export { allocateVips, buildNameTable, dnsSettings, DNS_LISTENER_NAME, DNS_METADATA_KEY, DNS_VIP_PREFIX, DEFAULT_DNS_PORT } from './dns.js';
+export type { DnsSettings, NameTable } from './dns.js';
 export type * from './input.js';
 export {
   buildVmResources, vmBootstrap, vmSni, parseVmHostPort, parseVmTranscode, formatVmTranscode, vmOptionsFromMetadata, VM_METADATA, VM_DEFAULT_LISTEN, VM_XDS_CLUSTER,

@@ -26,6 +26,8 @@ export interface SidecarContext {
   readonly warn: WarningSink;
   /** false with an HTTP proxy port: the per-port HTTP listeners are reached through it, not bound (bind_to_port: false). */
   readonly bindHttpListeners?: boolean;
+  /** Auto-allocated VIPs (DNS_AUTO_ALLOCATE): HTTP ports of a service on one also get a `<vip>_<port>` listener. */
+  readonly vips?: ReadonlySet<string>;
 }
 
 const WILDCARD = '0.0.0.0';
@@ -169,7 +171,18 @@ export function buildSidecarOutbound(ctx: SidecarContext): { listeners: Listener
       }
     }
   }
+  // A client that resolved a name to its VIP (the proxy's DNS) connects to <vip>:<port>: without iptables
+  // to redirect it, the sidecar listens there, with the port's routes.
+  const vipHttp = new Map<string, { vip: string; port: number }>();
+  for (const s of ctx.services) {
+    const vip = s.addresses[0];
+    if (vip === undefined || !ctx.vips?.has(vip)) continue;
+    for (const p of s.ports) if (isHttpProtocol(p.protocol)) vipHttp.set(listenerName(vip, p.number), { vip, port: p.number });
+  }
   const listeners = [
+    ...[...vipHttp.values()].map(({ vip, port }) =>
+      listener(vip, port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_${vip}_${port}`, rds: String(port), ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}) })] }]),
+    ),
     ...[...httpPorts].map((port) =>
       listener(WILDCARD, port, [{ filters: [httpConnectionManager({ statPrefix: `outbound_${WILDCARD}_${port}`, rds: String(port), ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}) })] }], ctx.bindHttpListeners ?? true),
     ),

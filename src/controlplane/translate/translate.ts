@@ -6,6 +6,7 @@ import type { ClusterLoadAssignment, Listener, RouteConfiguration } from '../../
 import { buildClusters } from './clusters.js';
 import type { ClusterContext, ClusterSet } from './clusters.js';
 import { destinationRuleFor } from './destination-rule.js';
+import { allocateVips, blackHoleCluster, buildDnsListener, buildNameTable, dnsSettings, DNS_VIP_PREFIX, withVips } from './dns.js';
 import type { DestinationRuleIndex } from './destination-rule.js';
 import { toEnvoyDuration } from './durations.js';
 import type { XdsCluster } from './envoy-ext.js';
@@ -90,8 +91,26 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
   const virtualServices = bindVirtualServices(snapshot, proxy.namespace, routeCtx.domainSuffix);
   const log = accessLogs(mesh);
   const proxyPort = httpProxyPort(proxy.metadata);
-  const sidecarCtx: SidecarContext = { routes: routeCtx, virtualServices, services, domainSuffix: routeCtx.domainSuffix, ...(log ? { accessLog: log } : {}), warn, bindHttpListeners: proxyPort === undefined };
+  // DNS_CAPTURE / DNS_AUTO_ALLOCATE: VIPs over the whole mesh (the same on every proxy), the name table for this one.
+  const dns = dnsSettings(proxy.metadata);
+  const vips = dns.autoAllocate ? allocateVips(routeCtx.registry.services) : new Map<string, string>();
+  const outboundServices = vips.size > 0 ? withVips(services, vips) : services;
+  const sidecarCtx: SidecarContext = {
+    routes: routeCtx, virtualServices, services: outboundServices, domainSuffix: routeCtx.domainSuffix, ...(log ? { accessLog: log } : {}), warn,
+    bindHttpListeners: proxyPort === undefined, ...(vips.size > 0 ? { vips: new Set(vips.values()) } : {}),
+  };
   const { listeners, routes } = buildSidecarOutbound(sidecarCtx);
+  if (dns.capture) listeners.push(buildDnsListener(buildNameTable(outboundServices, proxy.namespace, routeCtx.domainSuffix), dns.port));
+  if (vips.size > 0 && proxy.ip === undefined) {
+    // Without a pod IP, 0.0.0.0_<port> binds the wildcard address, which a <vip>_<port> listener's port then cannot share.
+    const vipPorts = new Set(listeners.filter((l) => l.address.socket_address.address.startsWith(`${DNS_VIP_PREFIX}.`)).map((l) => l.address.socket_address.port_value));
+    for (const [i, l] of listeners.entries()) {
+      const port = l.address.socket_address.port_value;
+      if (l.address.socket_address.address !== '0.0.0.0' || l.bind_to_port === false || !vipPorts.has(port)) continue;
+      listeners[i] = { ...l, bind_to_port: false };
+      warn('proxy', `${proxy.id} has no pod IP (--ip); ${l.name} is not bound so that the VIP listeners on port ${port} can be`);
+    }
+  }
   if (proxyPort !== undefined) {
     listeners.push(buildHttpProxyListener(sidecarCtx, proxyPort));
     routes.push(buildHttpProxyRoute(sidecarCtx));
@@ -119,6 +138,7 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
   listeners.push(...inbound.listeners);
   const clusters = buildClusters(ctx, services);
   clusters.clusters.push(...inbound.clusters);
+  if (dns.capture) clusters.clusters.push(blackHoleCluster());
   return { listeners, routes, clusters };
 }
 

@@ -15,3 +15,5 @@ export { parseProtocol, isHttpProtocol, isTlsProtocol } from './semantic/common.
 export type { Protocol } from './semantic/common.js';
 export { analyze, ANALYZERS, MESSAGES, formatAnalysis, sortMessages, compareMessages, exceedsThreshold } from './analyzers/index.js';
 export type { Analyzer, AnalysisContext } from './analyzers/index.js';
+export { readIstioOperator, resolveOperator, formatOperatorIssue, OPERATOR_API_VERSION, DEFAULT_GATEWAY_PORTS } from './operator/index.js';
+export type { ReadOperatorResult, OperatorInstall, OperatorGateway, OperatorControlPlane, OperatorServicePort, OperatorProfile, GatewayKind, PilotSettings, ReadOperatorOptions } from './operator/index.js';

@@ -5,6 +5,7 @@ import { registerCaCommands } from './commands/ca.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerContextCommands } from './commands/contexts.js';
 import { registerControlPlaneCommand } from './commands/controlplane.js';
+import { registerInstallCommands } from './commands/install.js';
 import { registerMeshCommands } from './commands/mesh.js';
 import { registerProxyStatusCommands } from './commands/proxy-status.js';
 import { registerProxyCommand } from './commands/proxy.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerVmCommands(program);
   registerTraceCommand(program);
   registerMeshCommands(program);
+  registerInstallCommands(program);
   return program;
 }
 

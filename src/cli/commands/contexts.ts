@@ -51,7 +51,7 @@ export async function readContexts(path = contextsPath()): Promise<ContextsFile>
   return typeof current === 'string' && current ? { currentContext: current, contexts: contexts as CliContext[] } : { contexts: contexts as CliContext[] };
 }
 
-async function writeContexts(file: ContextsFile, path = contextsPath()): Promise<void> {
+export async function writeContexts(file: ContextsFile, path = contextsPath()): Promise<void> {
   const doc = { ...(file.currentContext ? { 'current-context': file.currentContext } : {}), contexts: file.contexts };
   // Tokens are credentials: owner-only.
   await writeFileAtomic(path, stringify(doc), 0o600);

@@ -323,9 +323,10 @@ const PROXY_STATUS_METADATA = ['NAMESPACE', 'PROXY_TYPE', 'LABELS', 'PORT_MAP', 
 
 /** What translation reads of a proxy, minus its id: equal keys give equal Envoy config. */
 function equivalenceKey(proxy: ProxyNode): string {
-  // The IP makes a proxy an endpoint (meshServices) and the admin address is only for `isthmus trace`: translation reads neither.
-  const { id: _id, ip: _ip, metadata, ...rest } = proxy;
-  const { NAME: _n, POD_NAME: _p, INSTANCE_IPS: _i, [ADMIN_ADDRESS_KEY]: _a, ...meta } = metadata ?? {};
+  // Translation reads the IP (DNS proxying binds VIP listeners beside it) and the admin address (the
+  // 15021/15090 listeners forward to it), so both are part of the key; bare xDS clients share.
+  const { id: _id, metadata, ...rest } = proxy;
+  const { NAME: _n, POD_NAME: _p, INSTANCE_IPS: _i, ...meta } = metadata ?? {};
   return JSON.stringify({ ...rest, metadata: Object.fromEntries(Object.entries(meta).sort()) });
 }
 

@@ -142,6 +142,13 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
   return { listeners, routes, clusters };
 }
 
+/** Where the proxy's admin listens, as `isthmus proxy` reports it (ISTHMUS_ADMIN_ADDRESS ip:port); Envoy's default otherwise. */
+function adminAddressOf(proxy: ProxyNode): { address: string; port: number } | undefined {
+  const value = proxy.metadata?.['ISTHMUS_ADMIN_ADDRESS'];
+  const m = value ? /^(.+):(\d+)$/.exec(value) : null;
+  return m ? { address: m[1] as string, port: Number(m[2]) } : undefined;
+}
+
 function translateProxyless(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext): Built {
   const virtualServices = bindVirtualServices(snapshot, proxy.namespace, routeCtx.domainSuffix);
   return buildProxyless({ routes: routeCtx, clusters: ctx, virtualServices, services });
@@ -205,7 +212,7 @@ export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: T
       if (taken.has(l.address.socket_address.port_value)) warn('proxy', `port ${l.address.socket_address.port_value} is used by a server; the standard ${l.name} listener is not added`);
       else listeners.push(l);
     }
-    clusters.push(...healthClusters(options.adminAddress ?? { address: '127.0.0.1', port: 15000 }));
+    clusters.push(...healthClusters(options.adminAddress ?? adminAddressOf(proxy) ?? { address: '127.0.0.1', port: 15000 }));
   }
 
   listeners.sort(byName);

@@ -8,13 +8,17 @@ import { startManagementServer } from './management/index.js';
 import type { ManagementServer, ServiceView } from './management/index.js';
 import { MeshCertificateAuthorities } from './mesh-ca.js';
 import { proxyDisplayName, proxyNodeOf } from './node.js';
+import { revisionRefusal, versionOfRevision } from './revision.js';
+import type { RevisionRefusal } from './revision.js';
 import { meshServicesOf } from './registry/index.js';
 import { sdsSecrets } from './secrets.js';
 import { createFileStore } from './store/index.js';
+import { loadClientTrust } from './trust.js';
+import type { ClientTrust } from './trust.js';
 import type { ConfigStore } from './store/index.js';
 import { buildServiceRegistry, clusterRows, endpointRows, listenerRows, routeRows, translate } from './translate/index.js';
 import type { MeshService, ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
-import { Snapshot, SnapshotCache, XdsServer } from './xds/index.js';
+import { Snapshot, SnapshotCache, XdsError, XdsServer } from './xds/index.js';
 
 export interface ControlPlaneOptions {
   readonly stateDir: string;
@@ -31,15 +35,31 @@ export interface ControlPlaneOptions {
   readonly managementToken?: string;
   /** Istio's pilot settings (PILOT_FILTER_GATEWAY_CLUSTER_CONFIG, VERIFY_CERTIFICATE_AT_CLIENT, ...). */
   readonly translate?: TranslateOptions;
-  /** The name proxy-status prints in its ISTIOD column. */
+  /**
+   * PEM files of extra roots that TLS origination without caCertificates trusts besides the system bundle
+   * (with translate.verifyCertificateAtClient); read at start.
+   */
+  readonly extraTrustedRootsFiles?: readonly string[];
+  /** The name proxy-status prints in its ISTIOD column (default `istiod-<revision>`, or `istiod`). */
   readonly name?: string;
+  /**
+   * Istio's revision (`-r 1-17`): only proxies labelled `istio.io/rev=<revision>` are served. Several
+   * revisions may share one config dir; each keeps its own state dir.
+   */
   readonly revision?: string;
+  /** Also serve proxies without an `istio.io/rev` label (always true without a revision). */
+  readonly defaultRevision?: boolean;
   readonly logger?: Logger;
 }
 
 interface ConnectedProxy {
-  readonly node: XdsNode;
-  readonly proxy: ProxyNode;
+  node: XdsNode;
+  proxy: ProxyNode;
+  /**
+   * The live xDS streams of this node id, newest last. Usually one; two while a proxy that restarted
+   * (same node id) is connected and the control plane has not yet seen its predecessor's stream end.
+   */
+  readonly connections: string[];
   result?: TranslateResult;
 }
 
@@ -63,21 +83,42 @@ export class ControlPlane {
     this.xds = new XdsServer({
       cache: this.cache,
       controlPlaneId: this.name,
-      onNodeConnected: (node) => this.onConnected(node),
-      onNodeDisconnected: (node) => this.onDisconnected(node),
+      onNodeConnected: (node, connection) => this.onConnected(node, connection.connectionId, connection.peer),
+      onNodeDisconnected: (node, connection) => this.onDisconnected(node, connection.connectionId),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
 
   get name(): string {
-    return this.options.name ?? `isthmus${this.options.revision ? `-${this.options.revision}` : ''}`;
+    return this.options.name ?? `istiod${this.options.revision ? `-${this.options.revision}` : ''}`;
   }
+
+  get revision(): string | undefined {
+    return this.options.revision;
+  }
+
+  /** Whether proxies without an istio.io/rev label are served here. */
+  get isDefaultRevision(): boolean {
+    return this.options.revision === undefined || this.options.defaultRevision === true;
+  }
+
+  /** Proxies refused lately because of their revision, newest last (proxy-status shows them apart). */
+  readonly refused: Array<RevisionRefusal & { readonly nodeId: string; readonly peer: string; readonly at: Date }> = [];
 
   get ports(): { xds: number; management: number; ca?: number } {
     return { xds: this.xdsPort, management: this.management.port, ...(this.caServer ? { ca: this.caServer.port } : {}) };
   }
 
+  private clientTrust: ClientTrust | undefined;
+
   async start(): Promise<void> {
+    if (this.options.extraTrustedRootsFiles?.length) {
+      this.clientTrust = await loadClientTrust(this.options.extraTrustedRootsFiles, this.options.translate?.systemCaBundlePath);
+      for (const warning of this.clientTrust.warnings) this.options.logger?.warn(warning);
+      if (!this.options.translate?.verifyCertificateAtClient) {
+        this.options.logger?.warn('extra trusted roots are used only where TLS origination verifies at the client: add --verify-certificate-at-client (or meshConfig verifyCertificateAtClient)');
+      }
+    }
     this.authorities = await MeshCertificateAuthorities.open(this.options.stateDir, {
       ...(this.options.trustDomain ? { trustDomain: this.options.trustDomain } : {}),
       ...(this.options.vmTrustDomain ? { vmTrustDomain: this.options.vmTrustDomain } : {}),
@@ -98,6 +139,7 @@ export class ControlPlane {
       ...(this.options.managementToken ? { token: this.options.managementToken } : {}),
       providers: {
         proxyStatus: () => this.proxyStatus(),
+        refusedProxies: () => this.refusedProxies(),
         proxyConfig: ({ proxy, type }) => this.proxyConfig(proxy, type),
         ca: {
           roots: () => ({ trustDomain: this.authorities.trustDomain, vmTrustDomain: this.authorities.vm.trustDomain, rootsPem: this.authorities.rootsPem() }),
@@ -163,16 +205,46 @@ export class ControlPlane {
     return { ...fingerprints, rootsPem: this.authorities.rootsPem() };
   }
 
-  private async onConnected(node: XdsNode): Promise<void> {
+  private async onConnected(node: XdsNode, connectionId: string, peer: string): Promise<void> {
     const proxy = proxyNodeOf(node);
-    this.proxies.set(proxy.id, { node, proxy });
+    const refusal = revisionRefusal(proxy.labels ?? {}, { revision: this.options.revision, defaultRevision: this.isDefaultRevision }, this.name);
+    if (refusal) {
+      this.options.logger?.warn({ node: proxy.id, peer, proxyRevision: refusal.proxyRevision ?? null, revision: this.options.revision ?? null, hint: refusal.hint }, `proxy refused: ${refusal.reason}`);
+      this.refused.push({ ...refusal, nodeId: proxy.id, peer, at: new Date() });
+      if (this.refused.length > REFUSED_KEPT) this.refused.splice(0, this.refused.length - REFUSED_KEPT);
+      throw new XdsError('ERR_XDS_WRONG_REVISION', refusal.reason, { hint: refusal.hint });
+    }
+    // The newest stream's node wins (a restarted proxy may come back with other labels or an other IP);
+    // the entry lives as long as any stream of the node id does.
+    const existing = this.proxies.get(proxy.id);
+    if (existing) {
+      existing.node = node;
+      existing.proxy = proxy;
+      existing.connections.push(connectionId);
+    } else {
+      this.proxies.set(proxy.id, { node, proxy, connections: [connectionId] });
+    }
     // A new pod of a Service changes every proxy's endpoints of it, not only its own config.
     if (this.refreshServices()) this.pushAll();
     else this.push(proxy.id, this.sharedFor(this.sharedVersion()));
   }
 
-  private onDisconnected(node: XdsNode): void {
-    if (!this.proxies.delete(node.id ?? '')) return;
+  /**
+   * Ends one stream. Keyed by the stream, not by the node id: when a proxy restarts with the same node id,
+   * the end of its predecessor's stream can arrive after the new stream connected (a SIGKILLed process,
+   * a peer that vanished without FIN, a load balancer in between). Deleting by node id then dropped the
+   * new proxy: no more pushes, no proxy-config, no endpoints, while it kept its first snapshot.
+   */
+  private onDisconnected(node: XdsNode, connectionId: string): void {
+    const id = node.id ?? '';
+    const entry = this.proxies.get(id);
+    if (!entry) return;
+    const i = entry.connections.indexOf(connectionId);
+    if (i < 0) return;
+    entry.connections.splice(i, 1);
+    if (entry.connections.length > 0) return;
+    this.proxies.delete(id);
+    this.cache.clearSnapshot(id);
     if (this.refreshServices()) this.pushAll();
   }
 
@@ -195,7 +267,13 @@ export class ControlPlane {
   }
 
   private translateOptions(): TranslateOptions {
-    const options = { trustDomain: this.authorities.trustDomain, ...this.options.translate };
+    const trust = this.clientTrust;
+    const options: TranslateOptions = {
+      trustDomain: this.authorities.trustDomain,
+      ...this.options.translate,
+      ...(trust ? { extraTrustedRoots: [...(this.options.translate?.extraTrustedRoots ?? []), ...trust.extraTrustedRoots] } : {}),
+      ...(trust?.systemCaBundlePem !== undefined ? { systemCaBundlePem: trust.systemCaBundlePem } : {}),
+    };
     if (this.meshServices.length === 0) return options;
     return { ...options, meshServices: [...(options.meshServices ?? []), ...this.meshServices] };
   }
@@ -291,13 +369,29 @@ export class ControlPlane {
         // Where a gateway's service ports listen (isthmus vm join finds the east-west gateway with it).
         ...(typeof s.metadata.PORT_MAP === 'string' ? { portMap: s.metadata.PORT_MAP } : {}),
         controlPlane: this.name,
-        version: (s.metadata.ISTIO_VERSION as string | undefined) ?? '1.17.2',
+        ...(this.options.revision ? { revision: this.options.revision } : {}),
+        version: (s.metadata.ISTIO_VERSION as string | undefined) ?? versionOfRevision(this.options.revision),
         types: s.types,
         ...(typeof admin === 'string' ? { adminAddress: admin } : {}),
         ...(ip ? { ip } : {}),
         metadata,
       };
     });
+  }
+
+  /** The proxies refused lately and not connected since, newest per node id first. */
+  refusedProxies(): unknown {
+    const latest = new Map<string, (typeof this.refused)[number]>();
+    for (const r of this.refused) if (!this.proxies.has(r.nodeId)) latest.set(r.nodeId, r);
+    return [...latest.values()].reverse().map((r) => ({
+      name: proxyDisplayName(r.nodeId),
+      nodeId: r.nodeId,
+      peer: r.peer,
+      ...(r.proxyRevision ? { proxyRevision: r.proxyRevision } : {}),
+      reason: r.reason,
+      hint: r.hint,
+      at: r.at.toISOString(),
+    }));
   }
 
   /** istioctl proxy-config: rows and the Envoy JSON last sent to a proxy. */
@@ -315,6 +409,9 @@ export class ControlPlane {
     }
   }
 }
+
+/** How many refused proxies the control plane remembers for proxy-status. */
+const REFUSED_KEPT = 50;
 
 /** The proxy's admin address (ip:port) in its node metadata, as `isthmus proxy` sends it. */
 const ADMIN_ADDRESS_KEY = 'ISTHMUS_ADMIN_ADDRESS';

@@ -9,3 +9,5 @@ export {
 } from './translate/index.js';
 export type { VmServiceInput, VmJoinResources, VmRouteRow, VmSkipped, VmTranscode, HostPort } from './translate/index.js';
 export * from './links/index.js';
+export { revisionRefusal, versionOfRevision, REVISION_LABEL, DEFAULT_REVISION, ISTIO_API_VERSION } from './revision.js';
+export type { RevisionPolicy, RevisionRefusal } from './revision.js';

@@ -139,7 +139,7 @@ spec:
       '--label', 'app=istio-egressgateway', '--label', 'istio=egressgateway', '--label', 'istio.io/rev=1-17', '--port-map', '80:8080',
       '--admin-address-path', join(dir, 'gateway.admin'), '--drain-time-s', '1'], /connected to the control plane/);
     gatewayAdmin = await adminAddress(join(dir, 'gateway.admin'));
-    sleep = await startProcess(['proxy', '--xds', xds, '--ip', SLEEP_IP, '--namespace', 'sleep', '--label', 'app=sleep',
+    sleep = await startProcess(['proxy', '--xds', xds, '--ip', SLEEP_IP, '--namespace', 'sleep', '--label', 'app=sleep', '--label', 'istio.io/rev=1-17',
       '--admin-address-path', join(dir, 'sleep.admin'), '--drain-time-s', '1'], /connected to the control plane/);
     sleepAdmin = await adminAddress(join(dir, 'sleep.admin'));
 

@@ -16,15 +16,17 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--management-address <host:port>', 'management API address (isthmus apply/get/proxy-status talk to it)', '127.0.0.1:15014')
     .option('--ca-address <host:port>', 'CSR-signing service (Istio CA API) address; off when not given')
     .option('--token <token>', 'require this bearer token on the management API')
-    .option('--name <name>', 'the name proxy-status shows for this control plane')
-    .option('-r, --revision <rev>', 'revision (e.g. 1-17), shown in proxy-status')
+    .option('--name <name>', 'the name proxy-status shows for this control plane (default istiod-<rev>, or istiod)')
+    .option('-r, --revision <rev>', "Istio revision (e.g. 1-17): serves only proxies labelled istio.io/rev=<rev>; several revisions may share one --config-dir (each with its own --state-dir)")
+    .option('--default-revision', 'also serve proxies without an istio.io/rev label (implied without -r)')
     .option('--filter-gateway-cluster-config', "Istio's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: gateways get only the clusters their routes use")
     .option('--verify-certificate-at-client', "Istio's VERIFY_CERTIFICATE_AT_CLIENT: TLS origination without caCertificates verifies against the system roots")
+    .option('--extra-trusted-roots <file>', 'PEM roots trusted besides the system bundle by TLS origination without caCertificates (with --verify-certificate-at-client); repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--skip-validate-trust-domain', "Istio's PILOT_SKIP_VALIDATE_TRUST_DOMAIN: sidecars accept mTLS peers of any trust domain whose certificate chains to the mesh root")
     .option('-l, --log-level <level>', 'log level', 'info')
     .action(action(async (opts: {
       stateDir: string; configDir?: string; trustDomain: string; vmTrustDomain?: string; xdsAddress: string; xdsPort?: string; managementAddress: string; caAddress?: string;
-      token?: string; name?: string; revision?: string; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; skipValidateTrustDomain?: boolean; logLevel: string;
+      token?: string; name?: string; revision?: string; defaultRevision?: boolean; extraTrustedRoots: string[]; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; skipValidateTrustDomain?: boolean; logLevel: string;
     }, cmd: Command) => {
       opts.token ??= cmd.optsWithGlobals<{ token?: string }>().token; // also a global flag
       const logger = pino({ name: 'isthmus-controlplane', level: opts.logLevel }, pino.destination(2));
@@ -39,6 +41,8 @@ export function registerControlPlaneCommand(program: Command): void {
         ...(opts.token ? { managementToken: opts.token } : {}),
         ...(opts.name ? { name: opts.name } : {}),
         ...(opts.revision ? { revision: opts.revision } : {}),
+        ...(opts.defaultRevision ? { defaultRevision: true } : {}),
+        ...(opts.extraTrustedRoots.length > 0 ? { extraTrustedRootsFiles: opts.extraTrustedRoots } : {}),
         translate: {
           filterGatewayClusterConfig: opts.filterGatewayClusterConfig === true,
           verifyCertificateAtClient: opts.verifyCertificateAtClient === true,
@@ -50,7 +54,8 @@ export function registerControlPlaneCommand(program: Command): void {
       const ports = cp.ports;
       const host = (address: string | undefined) => (address ? address.slice(0, address.lastIndexOf(':')) || '127.0.0.1' : '127.0.0.1');
       const xdsHost = host(opts.xdsPort ? undefined : opts.xdsAddress);
-      process.stderr.write(`control plane ${cp.name} ready: xDS ${xdsHost}:${ports.xds}, management ${cp.management.url}${ports.ca ? `, CA ${host(opts.caAddress)}:${ports.ca}` : ''} (Ctrl-C to stop)\n`);
+      const serves = cp.revision ? `revision ${cp.revision}${cp.isDefaultRevision ? ', default' : ''}` : 'the default revision';
+      process.stderr.write(`control plane ${cp.name} (${serves}) ready: xDS ${xdsHost}:${ports.xds}, management ${cp.management.url}${ports.ca ? `, CA ${host(opts.caAddress)}:${ports.ca}` : ''} (Ctrl-C to stop)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => void cp.stop().then(resolve);
         process.once('SIGINT', stop);

@@ -4,6 +4,7 @@ import { action, emit } from '../action.js';
 import { connect } from './contexts.js';
 
 interface TypeStatus { state: string }
+interface RefusedRow { name: string; peer: string; at: string; reason: string; hint: string }
 interface StatusRow { name: string; cluster: string; controlPlane: string; version: string; types: Record<string, TypeStatus> }
 
 const TYPE_COLUMNS = ['CDS', 'LDS', 'EDS', 'RDS', 'ECDS'] as const;
@@ -17,11 +18,15 @@ export function registerProxyStatusCommands(program: Command): void {
     .description("the sync state of every proxy connected to the control plane (istioctl proxy-status)")
     .action(action(async (_opts: unknown, cmd: Command) => {
       const client = await connect(cmd);
-      const rows = (await client.proxyStatus()) as StatusRow[];
+      const [rows, refused] = await Promise.all([client.proxyStatus() as Promise<StatusRow[]>, client.refusedProxies() as Promise<RefusedRow[]>]);
       emit(cmd, rows, () => formatTable(
         ['NAME', 'CLUSTER', ...TYPE_COLUMNS, 'ISTIOD', 'VERSION'],
         rows.map((r) => [r.name, r.cluster, ...TYPE_COLUMNS.map((t) => shown(r.types[t]?.state)), r.controlPlane, r.version]),
       ));
+      // Proxies turned away (another revision) are not rows; they are named on stderr, so -o json stays the rows.
+      for (const r of Array.isArray(refused) ? refused : []) {
+        process.stderr.write(`refused: ${r.name} (${r.peer}, ${r.at}): ${r.reason}\n  fix: ${r.hint}\n`);
+      }
     }));
 
   const pc = program.command('proxy-config').description("the Envoy config the control plane sent to a proxy (istioctl proxy-config)");

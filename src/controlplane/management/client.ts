@@ -108,6 +108,15 @@ export class ManagementClient {
     return this.request('GET', '/proxy-status');
   }
 
+  /** Proxies refused lately (another revision); [] from a control plane that does not report them. */
+  async refusedProxies(): Promise<unknown> {
+    try {
+      return await this.request('GET', '/proxy-status/refused');
+    } catch {
+      return [];
+    }
+  }
+
   proxyConfig(proxy: string, type: ProxyConfigType): Promise<unknown> {
     return this.request('GET', `/proxy-config${queryString({ proxy, type })}`);
   }

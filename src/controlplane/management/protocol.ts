@@ -184,6 +184,8 @@ export interface ManagementProviders {
   readonly services?: () => readonly ServiceView[];
   /** istioctl proxy-status: one entry per connected proxy. */
   readonly proxyStatus?: () => unknown;
+  /** Proxies the xDS server refused lately (another revision): proxy-status prints them under the table. */
+  readonly refusedProxies?: () => unknown;
   /** istioctl proxy-config: the Envoy resources last sent to a proxy; undefined when the proxy is unknown. */
   /** Where ADS and the CA service listen. */
   readonly addresses?: () => { readonly xds: string; readonly ca?: string };

@@ -11,7 +11,7 @@ import { handleCaRoots, handleIssueCertificate, handleIssueToken, handleRotateRo
 import { handleApply } from './handlers/apply.js';
 import type { Handler, HandlerContext } from './handlers/context.js';
 import { handleDelete } from './handlers/delete.js';
-import { handleProxyConfig, handleProxyStatus } from './handlers/proxies.js';
+import { handleProxyConfig, handleProxyStatus, handleRefusedProxies } from './handlers/proxies.js';
 import { handleResources } from './handlers/resources.js';
 import { handleSecrets } from './handlers/secrets.js';
 import { handleStatus } from './handlers/status.js';
@@ -50,6 +50,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   [`${API_PREFIX}/analyze`]: { GET: handleAnalyze, POST: handleAnalyze },
   [`${API_PREFIX}/status`]: { GET: handleStatus },
   [`${API_PREFIX}/proxy-status`]: { GET: handleProxyStatus },
+  [`${API_PREFIX}/proxy-status/refused`]: { GET: handleRefusedProxies },
   [`${API_PREFIX}/proxy-config`]: { GET: handleProxyConfig },
   [`${API_PREFIX}/ca/roots`]: { GET: handleCaRoots },
   [`${API_PREFIX}/ca/certificates`]: { POST: handleIssueCertificate },

@@ -23,3 +23,4 @@ export {
   buildVmResources, vmBootstrap, vmSni, parseVmHostPort, parseVmTranscode, formatVmTranscode, vmOptionsFromMetadata, VM_METADATA, VM_DEFAULT_LISTEN, VM_XDS_CLUSTER,
 } from './vm.js';
 export type { VmServiceInput, VmJoinOptions, VmJoinResources, VmRouteRow, VmSkipped, VmTls, VmTranscode, VmBootstrapOptions, HostPort } from './vm.js';
+export { DEFAULT_SYSTEM_CA_BUNDLE } from './tls.js';

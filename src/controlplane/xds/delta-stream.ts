@@ -55,7 +55,7 @@ export class DeltaStream {
     const { connectionId, nodeId } = this.context;
     if (verdict.kind === 'nack' && state.sent) {
       this.context.status.nacked(connectionId, typeUrl, verdict.version, request.response_nonce ?? '', verdict.message);
-      this.context.rejected.reject(nodeId, typeUrl, verdict.version);
+      this.context.rejected.reject(connectionId, typeUrl, verdict.version);
       state.known = state.sent.before; // the client kept what it had
       this.context.logger?.warn({ node: nodeId, type: shortTypeName(typeUrl), version: verdict.version, error: verdict.message }, 'proxy rejected config (NACK); holding it back until the config changes');
     } else if (verdict.kind === 'ack') {
@@ -79,7 +79,7 @@ export class DeltaStream {
     const snapshot = this.snapshot;
     if (!snapshot) return;
     const version = snapshot.version(typeUrl);
-    if (this.context.rejected.isRejected(this.context.nodeId, typeUrl, version)) return;
+    if (this.context.rejected.isRejected(this.context.connectionId, typeUrl, version)) return;
     const available = snapshot.resources(typeUrl);
     const updates: SnapshotResource[] = [];
     for (const resource of available.values()) {

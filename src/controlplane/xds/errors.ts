@@ -14,6 +14,8 @@ export type XdsErrorCode =
   | 'ERR_XDS_BAD_RESOURCE'
   /** A snapshot references EDS/RDS/SDS resources it does not contain. */
   | 'ERR_XDS_INCONSISTENT_SNAPSHOT'
+  /** The proxy belongs to another control plane revision (its istio.io/rev label). */
+  | 'ERR_XDS_WRONG_REVISION'
   /** onNodeConnected failed, so there is no config to serve yet. */
   | 'ERR_XDS_NODE_SETUP'
   | 'ERR_XDS_LISTEN';
@@ -35,6 +37,7 @@ const GRPC_STATUS: Readonly<Record<XdsErrorCode, grpc.status>> = {
   ERR_XDS_NODE_CHANGED: grpc.status.INVALID_ARGUMENT,
   ERR_XDS_BAD_RESOURCE: grpc.status.INTERNAL,
   ERR_XDS_INCONSISTENT_SNAPSHOT: grpc.status.INTERNAL,
+  ERR_XDS_WRONG_REVISION: grpc.status.FAILED_PRECONDITION,
   ERR_XDS_NODE_SETUP: grpc.status.UNAVAILABLE,
   ERR_XDS_LISTEN: grpc.status.INTERNAL,
 };

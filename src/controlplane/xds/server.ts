@@ -120,6 +120,7 @@ export class XdsServer {
       closed = true;
       this.active.delete(anyCall);
       handler?.stop();
+      this.rejected.forget(connectionId);
       if (info) {
         this.status.disconnect(connectionId);
         this.options.onNodeDisconnected?.(info.node, info);

@@ -55,7 +55,7 @@ export class SotwStream {
         return;
       case 'nack':
         this.context.status.nacked(connectionId, typeUrl, verdict.version, request.response_nonce ?? '', verdict.message);
-        this.context.rejected.reject(nodeId, typeUrl, verdict.version);
+        this.context.rejected.reject(connectionId, typeUrl, verdict.version);
         this.context.logger?.warn({ node: nodeId, type: shortTypeName(typeUrl), version: verdict.version, error: verdict.message }, 'proxy rejected config (NACK); holding it back until the config changes');
         state.subscription.replace(names);
         return;
@@ -82,7 +82,7 @@ export class SotwStream {
     const snapshot = this.snapshot;
     if (!snapshot || state.subscription.isEmpty()) return;
     const version = snapshot.version(typeUrl);
-    if (this.context.rejected.isRejected(this.context.nodeId, typeUrl, version)) return;
+    if (this.context.rejected.isRejected(this.context.connectionId, typeUrl, version)) return;
     if (!requested && state.sent?.version === version) return;
     const resources = state.subscription.select(snapshot.resources(typeUrl));
     const nonce = this.context.nextNonce();

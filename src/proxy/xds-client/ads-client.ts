@@ -32,6 +32,8 @@ const ADS_METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/Strea
 /** Envoy's order: clusters before their endpoints, listeners before their routes, secrets as needed. */
 const TYPES = [TYPE_URL.cluster, TYPE_URL.clusterLoadAssignment, TYPE_URL.listener, TYPE_URL.routeConfiguration, TYPE_URL.secret] as const;
 const GRPC_INVALID_ARGUMENT = 3;
+/** Stream endings that mean "not you", not "not now". */
+const REFUSALS = new Set<grpc.status>([grpc.status.FAILED_PRECONDITION, grpc.status.PERMISSION_DENIED, grpc.status.UNAUTHENTICATED]);
 
 export interface AdsClientOptions {
   /** host:port of the control plane's ADS server. */
@@ -58,6 +60,8 @@ interface TypeState {
 
 export interface AdsStatus {
   readonly connected: boolean;
+  /** Why the control plane last refused this proxy (e.g. another revision), until a stream gets config. */
+  readonly refused?: string;
   readonly types: Record<string, { version: string; nonce: string; names: string[]; lastError?: string }>;
 }
 
@@ -77,6 +81,7 @@ export class AdsClient {
   private queue: Promise<void> = Promise.resolve();
   private connected = false;
   private firstRequestSent = false;
+  private lastRefusal: string | undefined;
 
   constructor(private readonly options: AdsClientOptions) {
     this.client = new grpc.Client(options.address, options.credentials, {
@@ -101,6 +106,7 @@ export class AdsClient {
   status(): AdsStatus {
     return {
       connected: this.connected,
+      ...(this.lastRefusal ? { refused: this.lastRefusal } : {}),
       types: Object.fromEntries([...this.state].map(([t, s]) => [t, { version: s.version, nonce: s.nonce, names: s.names, ...(s.lastError ? { lastError: s.lastError } : {}) }])),
     };
   }
@@ -121,6 +127,7 @@ export class AdsClient {
     stream.on('data', (response: DiscoveryResponse) => {
       if (!this.connected) this.options.logger?.info({ address: this.options.address }, 'connected to the control plane');
       this.connected = true;
+      this.lastRefusal = undefined;
       this.attempt = 0;
       // One response at a time, in order: CDS must be applied before the EDS it leads to.
       this.queue = this.queue.then(() => this.onResponse(stream, response)).catch((err: unknown) => {
@@ -135,7 +142,14 @@ export class AdsClient {
       this.connected = false;
       if (this.stream === stream) this.stream = undefined;
       if (this.stopped) return;
-      this.options.logger?.warn({ code: grpc.status[code], details, address: this.options.address }, 'xDS stream closed; serving the last good configuration');
+      if (REFUSALS.has(code)) {
+        // Not a network blip: the control plane will not serve this proxy as it is (another revision,
+        // credentials). Say why, loudly; keep retrying in case the operator fixes the control plane side.
+        this.options.logger?.error({ code: grpc.status[code], reason: details, address: this.options.address }, `the control plane refused this proxy: ${details}`);
+        this.lastRefusal = details;
+      } else {
+        this.options.logger?.warn({ code: grpc.status[code], details, address: this.options.address }, 'xDS stream closed; serving the last good configuration');
+      }
       this.reconnectLater();
     };
     stream.on('error', (err: grpc.ServiceError) => onEnd(err.code, err.details));

@@ -148,12 +148,19 @@ describe('state-of-the-world ADS', () => {
     expect(proxy?.types.LDS.acked?.version).toBe('v1');
     expect(proxy?.types.CDS.state).toBe('SYNCED');
 
-    // A proxy that reconnects is not handed the rejected listeners again either.
+    // The parking is per stream: a proxy that restarts with the same node id (a fresh process that may
+    // accept what its predecessor refused: a port that was busy) gets the current listeners at once.
     const again = connect(address, 'node-1');
     again.request(LDS);
     again.request(CDS);
     expect((await again.next(CDS)).version_info).toBe('v2');
+    const againLds = await again.next(LDS);
+    expect(againLds.version_info).toBe('v2');
+    // It rejects them too: parked on its stream as well, no loop.
+    again.nack(againLds, '', 'listener http: still not allowed');
     await again.inbox.nothingWithin(LDS, 300);
+    // The first stream stayed parked meanwhile.
+    expect(client.inbox.count(LDS)).toBe(ldsCount);
 
     cache.setSnapshot('node-1', meshSnapshot(3));
     const ldsV3 = await client.next(LDS);

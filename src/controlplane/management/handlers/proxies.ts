@@ -14,6 +14,12 @@ export const handleProxyStatus: Handler = async (context, _req, res) => {
   sendJson(res, 200, await provider());
 };
 
+/** GET /v1/proxy-status/refused: proxies the xDS server turned away lately (another revision); [] when none. */
+export const handleRefusedProxies: Handler = async (context, _req, res) => {
+  const provider = context.providers().refusedProxies;
+  sendJson(res, 200, provider ? await provider() : []);
+};
+
 /** GET /v1/proxy-config?proxy=ID&type=listeners|routes|clusters|endpoints|secret (istioctl proxy-config). */
 export const handleProxyConfig: Handler = async (context, _req, res, query) => {
   const proxy = param(query, 'proxy');

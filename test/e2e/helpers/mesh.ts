@@ -1,0 +1,121 @@
+// Control planes and xDS proxies as real processes, for the e2e tests of reconnects and revisions.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { CLI, run } from '../../helpers/index.js';
+import type { RunResult } from '../../helpers/index.js';
+
+export interface Started {
+  readonly child: ChildProcess;
+  readonly match: RegExpExecArray;
+  output(): string;
+}
+
+/** Starts `isthmus ARGS` and waits for `ready` in its output (stdout or stderr). */
+export function startIsthmus(args: readonly string[], ready: RegExp, timeoutMs = 20_000): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not ready (${ready}): isthmus ${args.join(' ')}\n${out}`));
+    }, timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, output: () => out });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code ?? signal}) before ready: isthmus ${args.join(' ')}\n${out}`));
+    });
+  });
+}
+
+/** Stops a child (SIGKILL after 5 s) and waits for its exit. */
+export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await done;
+  clearTimeout(t);
+}
+
+export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export const CONTROL_PLANE_READY = /control plane (\S+) \(([^)]*)\) ready: xDS (127\.0\.0\.1:\d+), management (http:\/\/127\.0\.0\.1:\d+)/;
+
+export interface ControlPlaneProcess extends Started {
+  readonly name: string;
+  readonly xds: string;
+  readonly server: string;
+}
+
+export async function startControlPlane(args: readonly string[]): Promise<ControlPlaneProcess> {
+  const started = await startIsthmus(['controlplane', '--management-address', '127.0.0.1:0', ...args], CONTROL_PLANE_READY);
+  return { ...started, name: started.match[1] as string, xds: started.match[3] as string, server: started.match[4] as string };
+}
+
+/** One 127.x.y.0/24 per test file and run: parallel runs do not share pod IPs (or their 15021/15090). */
+export function randomNet(): string {
+  return `127.${100 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}`;
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StatusRow {
+  name: string;
+  nodeId: string;
+  controlPlane: string;
+  version: string;
+  revision?: string;
+  types: Record<string, { state: string }>;
+}
+
+export async function proxyStatus(server: string): Promise<StatusRow[]> {
+  const res = await run(process.execPath, [CLI, '--server', server, 'proxy-status', '-o', 'json']);
+  if (res.code !== 0) throw new Error(`proxy-status failed: ${res.stderr}`);
+  return JSON.parse(res.stdout) as StatusRow[];
+}
+
+export function isthmusCli(server: string, args: readonly string[], input?: string): Promise<RunResult> {
+  return run(process.execPath, [CLI, '--server', server, ...args], input === undefined ? {} : { input });
+}
+
+/** SYNCED on CDS and LDS (the gateway's columns in the seed) for every row of the node. */
+export function syncedRows(rows: readonly StatusRow[], nodeId: string): StatusRow[] {
+  return rows.filter((r) => r.nodeId === nodeId && r.types.CDS?.state === 'SYNCED' && r.types.LDS?.state === 'SYNCED');
+}
+
+/** GET through a proxy listener: status and body, or status 0 when the connection fails. */
+export async function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
+  try {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+    return { status: res.status, body: await res.text(), headers: res.headers };
+  } catch {
+    return { status: 0, body: '', headers: new Headers() };
+  }
+}

@@ -8,7 +8,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT, run } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
-import { eventually, freePort, startProcess, stop } from './helpers/processes.js';
+import { eventually, freePort, healthPortMap, startProcess, stop } from './helpers/processes.js';
 
 const LAMBDA_PAGE = readFileSync(join(PROJECT_ROOT, 'examples', 'multicloud', 'lambda', 'hello-world.html'));
 const SE_FILE = join(import.meta.dirname, '..', 'fixtures', 'seeds', '000-6-mesh-b-serviceentry-destinationrule-alb.yaml');
@@ -64,7 +64,7 @@ describe('control plane: seed 000 mesh B -> ingress gateway over xDS', { timeout
 
     gwPort = await freePort();
     const gateway = await startProcess(['proxy', '--xds', `127.0.0.1:${xdsPort}`, '--node-id', NODE_ID, '--proxy-type', 'router', '--namespace', 'istio-ingress',
-      '--label', 'app=istio-ingressgateway', '--label', 'istio=ingressgateway', '--label', 'istio.io/rev=1-17', '--port-map', `443:${gwPort},80:0`],
+      '--label', 'app=istio-ingressgateway', '--label', 'istio=ingressgateway', '--label', 'istio.io/rev=1-17', '--port-map', `443:${gwPort},80:0,${await healthPortMap()}`],
       /connected to the control plane/);
     gw = gateway.child;
     gwOutput = gateway.output;

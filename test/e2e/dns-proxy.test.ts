@@ -170,7 +170,7 @@ spec:
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
 
-    sleep = await startProcess(['proxy', '--xds', xds, '--ip', SLEEP_IP, '--namespace', 'sleep', '--label', 'app=sleep',
+    sleep = await startProcess(['proxy', '--xds', xds, '--ip', SLEEP_IP, '--namespace', 'sleep', '--label', 'app=sleep', '--label', 'istio.io/rev=1-17',
       '--meta', 'DNS_CAPTURE=true', '--meta', 'DNS_AUTO_ALLOCATE=true', '--meta', `DNS_PORT=${DNS_PORT}`,
       '--admin-address-path', join(dir, 'sleep.admin'), '--drain-time-s', '1'], /connected to the control plane/);
     sleepAdmin = await adminAddress(join(dir, 'sleep.admin'));
@@ -233,7 +233,7 @@ spec:
   });
 
   it('without DNS_CAPTURE no DNS server is started and no VIP listener exists', async () => {
-    plain = await startProcess(['proxy', '--xds', xds, '--ip', PLAIN_IP, '--namespace', 'sleep', '--label', 'app=plain',
+    plain = await startProcess(['proxy', '--xds', xds, '--ip', PLAIN_IP, '--namespace', 'sleep', '--label', 'app=plain', '--label', 'istio.io/rev=1-17',
       '--admin-address-path', join(dir, 'plain.admin'), '--drain-time-s', '1'], /connected to the control plane/);
     const admin = await adminAddress(join(dir, 'plain.admin'));
     const listeners = await eventually(() => text(`${admin}/listeners`), (t) => t.includes('0.0.0.0_80'));

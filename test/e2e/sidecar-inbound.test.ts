@@ -15,7 +15,7 @@ import { CLI, run, startBackground, tempDir } from '../helpers/index.js';
 import type { Background } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
 import type { Workload } from './helpers/pki.js';
-import { eventually, freePort } from './helpers/processes.js';
+import { eventually, freePort, healthPortMap } from './helpers/processes.js';
 
 const APP_ID = 'spiffe://cluster.local/ns/apps/sa/echo';
 const VM_ID = 'spiffe://vm.local/vm/vm-1';
@@ -168,7 +168,7 @@ spec:
     const token = await issueBootstrapToken(pki.meshCa, APP_ID, 600_000);
     sidecar = await startBackground(process.execPath, [CLI, 'proxy', '--xds', `127.0.0.1:${xdsPort}`, '--proxy-type', 'sidecar', '--namespace', 'apps', '--label', 'app=echo',
       '--node-id', 'sidecar~127.0.0.1~echo-5d9c8b7f6-x2x4k.apps~apps.svc.cluster.local',
-      '--port-map', `${ports.httpInbound}:${ports.httpApp},${ports.grpcInbound}:${ports.grpcApp}`, '--meta', `HTTP_PROXY_PORT=${ports.httpProxy}`,
+      '--port-map', `${ports.httpInbound}:${ports.httpApp},${ports.grpcInbound}:${ports.grpcApp},${await healthPortMap()}`, '--meta', `HTTP_PROXY_PORT=${ports.httpProxy}`,
       '--ca-address', `127.0.0.1:${caPort}`, '--ca-root', join(dir, 'state', 'ca', 'root', 'root-cert.pem'), '--spiffe', APP_ID, '--bootstrap-token', token,
       '--drain-time-s', '1'], /connected to the control plane/);
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../helpers/index.js';
 import { seedPki } from './helpers/pki.js';
-import { eventually, freePort, startProcess, stop } from './helpers/processes.js';
+import { eventually, freePort, healthPortMap, startProcess, stop } from './helpers/processes.js';
 
 const SEEDS = join(import.meta.dirname, '..', 'fixtures', 'seeds');
 const INGRESS_ID = 'router~127.0.0.1~istio-ingressgateway-57dc66d6ff-d2r75.istio-ingress~istio-ingress.svc.cluster.local';
@@ -90,7 +90,7 @@ describe('isthmus trace across two meshes (seed 000)', { timeout: 120_000 }, () 
     const ingressPort = await freePort();
     startIngress = async () => {
       const started = await startProcess(['proxy', '--xds', `127.0.0.1:${b.xds}`, '--node-id', INGRESS_ID, '--proxy-type', 'router', '--namespace', 'istio-ingress',
-      '--label', 'app=istio-ingressgateway', '--label', 'istio=ingressgateway', '--label', 'istio.io/rev=1-17', '--port-map', `443:${ingressPort},80:0`, '-l', 'debug'], /connected to the control plane/);
+      '--label', 'app=istio-ingressgateway', '--label', 'istio=ingressgateway', '--label', 'istio.io/rev=1-17', '--port-map', `443:${ingressPort},80:0,${await healthPortMap()}`, '-l', 'debug'], /connected to the control plane/);
       ingressOut = started.output;
       return started.child;
     };
@@ -104,7 +104,7 @@ describe('isthmus trace across two meshes (seed 000)', { timeout: 120_000 }, () 
     expect((await isthmus(['--context', 'meshA', 'apply', '-f', '-'], secret('istio-egress', join(dir, 'client.key'), join(dir, 'client.crt'), join(dir, 'server.crt')))).stderr).toBe('');
     const egressPort = await freePort();
     const egress = await startProcess(['proxy', '--xds', `127.0.0.1:${a.xds}`, '--node-id', EGRESS_ID, '--proxy-type', 'router', '--namespace', 'istio-egress',
-      '--label', 'app=istio-egressgateway', '--label', 'istio=egressgateway', '--label', 'istio.io/rev=1-17', '--port-map', `80:${egressPort},443:0`], /connected to the control plane/);
+      '--label', 'app=istio-egressgateway', '--label', 'istio=egressgateway', '--label', 'istio.io/rev=1-17', '--port-map', `80:${egressPort},443:0,${await healthPortMap()}`], /connected to the control plane/);
     procs.push(egress.child);
   }, 90_000);
 

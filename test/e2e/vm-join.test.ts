@@ -10,6 +10,7 @@ import { ManagementClient } from '../../src/controlplane/index.js';
 import { decodeMessage, encodeMessage } from '../../src/envoy/index.js';
 import { CLI, isthmus, run, startBackground, tempDir } from '../helpers/index.js';
 import type { Background } from '../helpers/index.js';
+import { healthPortMap } from './helpers/processes.js';
 
 const FRONTEND_HOST = 'frontend.simple-app.svc.cluster.local';
 const FRONTEND_SNI = `outbound_.80_._.${FRONTEND_HOST}`;
@@ -117,7 +118,7 @@ spec:
     const ewPort = await freePort();
     gateway = await startBackground(process.execPath, [CLI, 'proxy', '--xds', `127.0.0.1:${xdsPort}`, '--proxy-type', 'router', '--namespace', 'istio-system',
       '--node-id', 'router~127.0.0.1~istio-eastwestgateway-1.istio-system~istio-system.svc.cluster.local',
-      '--label', 'istio=eastwestgateway', '--label', 'app=istio-eastwestgateway', '--meta', 'ROUTER_MODE=sni-dnat', '--port-map', `15443:${ewPort}`],
+      '--label', 'istio=eastwestgateway', '--label', 'app=istio-eastwestgateway', '--meta', 'ROUTER_MODE=sni-dnat', '--port-map', `15443:${ewPort},${await healthPortMap()}`],
     /"msg"/, { timeoutMs: 20_000 });
     await until('the gateway to accept on its 15443 port', async () => {
       const r = await run('curl', ['-s', '-k', '-m', '2', '--resolve', `${FRONTEND_SNI}:${ewPort}:127.0.0.1`, `https://${FRONTEND_SNI}:${ewPort}/`]);

@@ -57,3 +57,11 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * `15021:P,15090:Q` for --port-map: Istio's status and Prometheus listeners on free ports, so proxies
+ * without their own --ip do not fight over 0.0.0.0:15021 when tests run side by side.
+ */
+export async function healthPortMap(): Promise<string> {
+  return `15021:${await freePort()},15090:${await freePort()}`;
+}

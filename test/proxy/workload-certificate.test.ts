@@ -26,9 +26,10 @@ describe('workload certificates over the CSR service', () => {
     const secrets = new SecretStore();
     const changes: string[][] = [];
     secrets.onChange((names) => changes.push([...names].sort()));
-    // The token expires long before the renewal, so the renewal must authenticate with the certificate.
-    const token = await issueBootstrapToken(server['options'].authority, SPIFFE, 1_000);
-    const manager = new WorkloadCertificateManager({ caAddress: `127.0.0.1:${port}`, rootsPem: toPem([root.certificate]), spiffeId: SPIFFE, token, ttlMs: 3_000, secrets });
+    // The token expires before the renewal (JWT expiry has second granularity: 2 s means at most 3 s), so
+    // the renewal must authenticate with the certificate. Long enough to survive a loaded CI machine.
+    const token = await issueBootstrapToken(server['options'].authority, SPIFFE, 2_000);
+    const manager = new WorkloadCertificateManager({ caAddress: `127.0.0.1:${port}`, rootsPem: toPem([root.certificate]), spiffeId: SPIFFE, token, ttlMs: 8_000, secrets });
     await manager.start();
     try {
       const first = secrets.get('default')?.tls_certificate?.certificate_chain.inline_bytes;
@@ -37,8 +38,8 @@ describe('workload certificates over the CSR service', () => {
       expect(leaf && spiffeUris(leaf)).toEqual([SPIFFE]);
       expect(secrets.get('ROOTCA')?.validation_context?.trusted_ca?.inline_bytes).toBe(Buffer.from(toPem([root.certificate])).toString('base64'));
       expect(changes[0]).toEqual(['ROOTCA', 'default']);
-      // Renewal at half the 3 s lifetime.
-      const deadline = Date.now() + 5_000;
+      // Renewal at half the 8 s lifetime.
+      const deadline = Date.now() + 9_000;
       while (manager.issued.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(manager.issued.length).toBeGreaterThanOrEqual(2);
       expect(manager.issued[1]).not.toBe(manager.issued[0]);

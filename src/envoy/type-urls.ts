@@ -11,6 +11,8 @@ export const TYPE_URL = {
   tcpProxy: `${prefix}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
   sniCluster: `${prefix}envoy.extensions.filters.network.sni_cluster.v3.SniCluster`,
   router: `${prefix}envoy.extensions.filters.http.router.v3.Router`,
+  httpRbac: `${prefix}envoy.extensions.filters.http.rbac.v3.RBAC`,
+  networkRbac: `${prefix}envoy.extensions.filters.network.rbac.v3.RBAC`,
   grpcJsonTranscoder: `${prefix}envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder`,
   tlsInspector: `${prefix}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector`,
   downstreamTlsContext: `${prefix}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,

@@ -176,6 +176,44 @@ export interface TcpProxy {
   access_log_options?: { flush_access_log_on_connected?: boolean };
 }
 
+/** envoy.config.rbac.v3: the subset the RBAC filters implement. */
+export interface Int32Range { start?: number; end?: number }
+export interface PathMatcher { path: StringMatcher }
+export interface RbacPermission {
+  any?: boolean;
+  and_rules?: { rules: RbacPermission[] };
+  or_rules?: { rules: RbacPermission[] };
+  not_rule?: RbacPermission;
+  header?: HeaderMatcher;
+  url_path?: PathMatcher;
+  destination_ip?: CidrRange;
+  destination_port?: number;
+  destination_port_range?: Int32Range;
+  requested_server_name?: StringMatcher;
+}
+export interface RbacPrincipal {
+  any?: boolean;
+  and_ids?: { ids: RbacPrincipal[] };
+  or_ids?: { ids: RbacPrincipal[] };
+  not_id?: RbacPrincipal;
+  authenticated?: { principal_name?: StringMatcher };
+  source_ip?: CidrRange;
+  direct_remote_ip?: CidrRange;
+  remote_ip?: CidrRange;
+  header?: HeaderMatcher;
+  url_path?: PathMatcher;
+}
+export interface RbacPolicy { permissions: RbacPermission[]; principals: RbacPrincipal[] }
+export type RbacAction = 'ALLOW' | 'DENY' | 'LOG';
+export interface RbacRules { action?: RbacAction; policies?: Record<string, RbacPolicy> }
+/** envoy.extensions.filters.http.rbac.v3.RBAC */
+export interface HttpRbac { rules?: RbacRules; rules_stat_prefix?: string; shadow_rules?: RbacRules; shadow_rules_stat_prefix?: string }
+/** envoy.extensions.filters.network.rbac.v3.RBAC */
+export interface NetworkRbac {
+  stat_prefix: string; rules?: RbacRules; shadow_rules?: RbacRules; shadow_rules_stat_prefix?: string;
+  enforcement_type?: 'ONE_TIME_ON_FIRST_BYTE' | 'CONTINUOUS';
+}
+
 export interface Endpoint { address: Address; hostname?: string }
 export interface LbEndpoint { endpoint: Endpoint; health_status?: string; load_balancing_weight?: number }
 export interface LocalityLbEndpoints { lb_endpoints?: LbEndpoint[]; load_balancing_weight?: number; priority?: number; locality?: unknown }

@@ -4,6 +4,8 @@
  */
 export { translate, meshConfigOf } from './translate.js';
 export type { TranslateResult, ResourceVersions } from './translate.js';
+export { buildAuthorization, authorizationPoliciesFor, rulePolicy, stringMatcherWithPrefix, withAuthorization } from './authorization.js';
+export type { AuthorizationContext, AuthorizationFilters } from './authorization.js';
 export { buildServiceRegistry, visibleServices, findService, endpointPort } from './registry.js';
 export type { RegistryService, ServiceRegistry, ServicePort, ServiceEndpoint, Resolution } from './registry.js';
 export { routeRows, listenerRows, clusterRows, endpointRows, inlineRouteConfigs, describeDomains, describeMatch, describeManagement } from './rows.js';

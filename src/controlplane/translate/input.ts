@@ -20,6 +20,7 @@ import type {
   MeshConfigSpec as ApiMeshConfigSpec,
   ObjectMeta,
   OutlierDetection,
+  AuthorizationPolicySpec,
   PeerAuthenticationSpec,
   Port,
   SecretResource,
@@ -100,6 +101,7 @@ export type DestinationRule = IstioResource<DestinationRuleSpec>;
 export type ServiceEntry = IstioResource<ServiceEntrySpec>;
 export type WorkloadEntry = IstioResource<WorkloadEntrySpec>;
 export type PeerAuthentication = IstioResource<PeerAuthenticationSpec>;
+export type AuthorizationPolicy = IstioResource<AuthorizationPolicySpec>;
 
 /** The api's MeshConfig plus the mesh settings translation honours that the config model does not carry (yet). */
 export interface MeshConfigSpec extends ApiMeshConfigSpec {
@@ -119,6 +121,7 @@ export interface ConfigSnapshot {
   readonly serviceEntries?: readonly ServiceEntry[];
   readonly workloadEntries?: readonly WorkloadEntry[];
   readonly peerAuthentications?: readonly PeerAuthentication[];
+  readonly authorizationPolicies?: readonly AuthorizationPolicy[];
   readonly secrets?: readonly SecretResource[];
   /** The mesh config, either bare or wrapped as a resource ({ spec }). */
   readonly meshConfig?: MeshConfigSpec | { readonly spec: MeshConfigSpec };

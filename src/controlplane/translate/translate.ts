@@ -25,6 +25,8 @@ import { buildHttpProxyListener, buildHttpProxyRoute, httpProxyPort } from './ht
 import { buildSidecarOutbound } from './sidecar.js';
 import type { SidecarContext } from './sidecar.js';
 import { buildSidecarInbound } from './sidecar-inbound.js';
+import { buildAuthorization, withAuthorization } from './authorization.js';
+import type { AuthorizationContext } from './authorization.js';
 import { DEFAULT_SYSTEM_CA_BUNDLE } from './tls.js';
 import { contentVersion } from './version.js';
 import { bindVirtualServices } from './virtual-services.js';
@@ -64,13 +66,20 @@ interface Built {
   clusters: ClusterSet;
 }
 
+function authorizationContext(snapshot: ConfigSnapshot, proxy: ProxyNode, ctx: ClusterContext, mesh: MeshConfigSpec, warn: WarningSink): AuthorizationContext {
+  return { policies: snapshot.authorizationPolicies ?? [], proxy, rootNamespace: mesh.rootNamespace ?? 'istio-system', trustDomain: ctx.trustDomain, warn };
+}
+
 function translateRouter(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, options: TranslateOptions, mesh: MeshConfigSpec, warn: WarningSink): Built {
   const merged = mergeGateways(selectGateways(snapshot, proxy), proxy, warn);
   if (merged.ports.length === 0) warn('proxy', `no Gateway selects labels ${JSON.stringify(proxy.labels ?? {})} of ${proxy.id}`);
   const virtualServices = bindVirtualServices(snapshot, proxy.namespace, routeCtx.domainSuffix);
   const ruleFor = (s: RegistryService) => destinationRuleFor(ctx.drIndex, proxy, s.hostname, s.namespace);
   const log = accessLogs(mesh);
-  const { listeners, passthroughTargets } = buildGatewayListeners({ routes: routeCtx, virtualServices, services, ruleFor, ...(log ? { accessLog: log } : {}), warn }, merged);
+  const gatewayListeners = buildGatewayListeners({ routes: routeCtx, virtualServices, services, ruleFor, ...(log ? { accessLog: log } : {}), warn }, merged);
+  const { passthroughTargets } = gatewayListeners;
+  const authz = buildAuthorization(authorizationContext(snapshot, proxy, ctx, mesh, warn));
+  const listeners = gatewayListeners.listeners.map((l) => withAuthorization(l, authz));
   const routes = buildGatewayRoutes(routeCtx, merged, virtualServices);
   let clusters = buildClusters(ctx, services);
   if (options.filterGatewayClusterConfig) {
@@ -135,7 +144,8 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
     listeners[i] = { ...l, bind_to_port: false };
     warn('proxy', `port ${port} is an inbound port of this workload; the outbound listener ${l.name} is not bound${proxyPort === undefined ? '' : ' (HTTP services stay reachable through the HTTP proxy)'}`);
   }
-  listeners.push(...inbound.listeners);
+  const authz = buildAuthorization(authorizationContext(snapshot, proxy, ctx, mesh, warn));
+  listeners.push(...inbound.listeners.map((l) => withAuthorization(l, authz)));
   const clusters = buildClusters(ctx, services);
   clusters.clusters.push(...inbound.clusters);
   if (dns.capture) clusters.clusters.push(blackHoleCluster());

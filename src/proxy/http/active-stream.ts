@@ -105,6 +105,23 @@ export class ActiveStream implements StreamInfo {
     return (this.req as Readable).pipe(counter);
   }
 
+  get connection(): ConnectionInfo {
+    return this.conn;
+  }
+
+  /** Envoy's rule: with use_remote_address the peer (after xff_num_trusted_hops), else the x-forwarded-for entry. */
+  get downstreamRemoteAddress(): string {
+    const config = this.shared.config;
+    const hops = config.xff_num_trusted_hops ?? 0;
+    if (config.use_remote_address && hops === 0) return this.conn.remoteAddress;
+    const xff = this.head.headers['x-forwarded-for'];
+    const entries = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+    // With use_remote_address this proxy appended the peer (unless skip_xff_append): the hops count from before it.
+    const appended = config.use_remote_address === true && config.skip_xff_append !== true;
+    const index = entries.length - 1 - hops + (config.use_remote_address === true && !appended ? 1 : 0);
+    return entries[index] ?? this.conn.remoteAddress;
+  }
+
   clearRouteCache(): void {
     this.routeCache = null;
   }
@@ -127,7 +144,7 @@ export class ActiveStream implements StreamInfo {
       this.processRequestHeaders();
       for (const filter of this.filters) {
         const reply = await filter.decodeHeaders?.(this.head, this);
-        if (reply) return this.localReply(reply, 'filter_local_reply');
+        if (reply) return this.localReply(reply, reply.details ?? 'filter_local_reply');
       }
       let body: Buffer | undefined;
       if (this.bufferRequestBody) {
@@ -136,7 +153,7 @@ export class ActiveStream implements StreamInfo {
         for (const filter of this.filters) {
           if (!filter.decodeBody) continue;
           const out = await filter.decodeBody(body, this.head, this);
-          if (!Buffer.isBuffer(out)) return this.localReply(out, 'filter_local_reply');
+          if (!Buffer.isBuffer(out)) return this.localReply(out, out.details ?? 'filter_local_reply');
           body = out;
         }
         this.grpc = (firstValue(this.head.headers['content-type']) ?? '').startsWith('application/grpc');

@@ -7,6 +7,9 @@
  * bufferResponseBody on the stream), as Envoy's buffering filters do.
  */
 
+import type { ConnectionInfo } from '../listener/connection-info.js';
+import type { StatsStore } from '../stats.js';
+
 /** Lower-case header names; pseudo-headers (:method, :path, ...) are kept out of this map. */
 export type HeaderMap = Record<string, string | string[]>;
 
@@ -34,6 +37,8 @@ export interface LocalReply {
   grpcStatus?: number;
   /** Envoy response flag for the access log, e.g. "NR" (no route), "UF" (upstream failure). */
   responseFlag?: string;
+  /** %RESPONSE_CODE_DETAILS%, e.g. rbac_access_denied_matched_policy[none]; filter_local_reply when unset. */
+  details?: string;
 }
 
 export interface StreamInfo {
@@ -46,6 +51,13 @@ export interface StreamInfo {
   readonly downstreamProtocol: 'HTTP/1.1' | 'HTTP/2' | 'HTTP/1.0';
   /** Free-form per-stream state filters may share (Envoy's filter state). */
   readonly filterState: Map<string, unknown>;
+  /** The downstream connection: addresses, SNI, the verified peer certificate. */
+  readonly connection: ConnectionInfo;
+  /**
+   * The client address as the connection manager trusts it (Envoy's downstream remote address): the
+   * connection's peer, or the x-forwarded-for entry xff_num_trusted_hops from the right.
+   */
+  readonly downstreamRemoteAddress: string;
 }
 
 export interface HttpFilter {
@@ -64,6 +76,9 @@ export interface HttpFilter {
 export interface FilterFactoryContext {
   /** Directory relative file names in the config resolve against (the bootstrap file's directory). */
   readonly baseDir: string;
+  /** The proxy's stats, and the connection manager's prefix ("http.<stat_prefix>.") for a filter's own. */
+  readonly stats?: StatsStore;
+  readonly statPrefix?: string;
 }
 
 /** A config problem at a field path, e.g. { path: 'proto_descriptor', message: 'file not found' }. */

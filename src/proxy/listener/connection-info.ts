@@ -1,5 +1,12 @@
 import type { TlsDetails } from '../trace/types.js';
 
+/** Names of a downstream peer certificate: URI and DNS SANs, and the subject as an RFC 2253 string. */
+export interface PeerIdentity {
+  readonly uriSans: readonly string[];
+  readonly dnsSans: readonly string[];
+  readonly subject: string;
+}
+
 /** What a network filter knows about its downstream connection. */
 export interface ConnectionInfo {
   readonly id: number;
@@ -15,6 +22,8 @@ export interface ConnectionInfo {
   /** ALPN negotiated when TLS is terminated here. */
   readonly negotiatedAlpn?: string;
   readonly peerUriSan?: string;
+  /** The verified client certificate's names (mTLS), for RBAC's `authenticated` principal. */
+  readonly peerIdentity?: PeerIdentity;
   readonly tlsVersion?: string;
   /** The listener and filter chain that took the connection (for the trace recorder). */
   readonly listenerName?: string;

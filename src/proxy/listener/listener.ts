@@ -11,7 +11,7 @@ import type { NetworkFilter } from '../network/index.js';
 import type { StatsStore } from '../stats.js';
 import { compileDownstreamTls } from '../tls/downstream.js';
 import type { DownstreamTls } from '../tls/downstream.js';
-import { peerUriSan } from '../tls/san.js';
+import { peerIdentity, peerUriSan } from '../tls/san.js';
 import type { ClusterManager } from '../upstream/index.js';
 import type { RouteStore } from '../http/route-store.js';
 import { SecretStore, resolveTlsContext } from '../tls/sds.js';
@@ -299,7 +299,8 @@ export class ListenerRuntime {
       }
       this.ctx.stats.counter(`${this.statName()}.ssl.handshake`).inc();
       const peer = tlsSocket.getPeerCertificate();
-      const uri = peerUriSan(peer && Object.keys(peer).length ? peer : undefined);
+      const presented = peer && Object.keys(peer).length ? peer : undefined;
+      const uri = peerUriSan(presented);
       const servername = (tlsSocket as TLSSocket & { servername?: string | false }).servername;
       const negotiated = tlsSocket.alpnProtocol;
       const sni = typeof servername === 'string' ? servername : pending.info.serverName;
@@ -310,6 +311,7 @@ export class ListenerRuntime {
         ...(typeof servername === 'string' ? { serverName: servername } : {}),
         ...(typeof negotiated === 'string' ? { negotiatedAlpn: negotiated } : {}),
         ...(uri ? { peerUriSan: uri } : {}),
+        ...(presented ? { peerIdentity: peerIdentity(presented) } : {}),
         tlsVersion: tlsSocket.getProtocol() ?? '',
       });
     });
@@ -348,7 +350,9 @@ export class ListenerRuntime {
     let current: ConnectionInfo = info;
     for (const filter of chain.filters) {
       if (filter.kind === 'info') current = filter.apply(current);
-      else return filter.handle(socket, current);
+      else if (filter.kind === 'gate') {
+        if (!filter.admit(current)) return void socket.destroy();
+      } else return filter.handle(socket, current);
     }
   }
 

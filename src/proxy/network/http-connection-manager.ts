@@ -47,7 +47,7 @@ async function compileHttpFilters(config: HttpConnectionManager, ctx: NetworkFil
       throw new Error(`${path}[${i}]: unsupported HTTP filter "${filter.name}" (${typeUrl})`);
     }
     const { '@type': _t, ...typed } = filter.typed_config ?? { '@type': '' };
-    const result = await factory.create(typed, { baseDir: ctx.baseDir });
+    const result = await factory.create(typed, { baseDir: ctx.baseDir, stats: ctx.stats, statPrefix: `http.${config.stat_prefix}.` });
     if (!result.valid) throw new Error(result.errors.map((e) => `${path}[${i}].typed_config.${e.path}: ${e.message}`).join('\n'));
     factories.push(result.createFilter);
   }

@@ -1,6 +1,7 @@
-import type { HttpConnectionManager, TcpProxy, TypedExtension } from '../../envoy/index.js';
+import type { HttpConnectionManager, NetworkRbac, TcpProxy, TypedExtension } from '../../envoy/index.js';
 import { TYPE_URL } from '../../envoy/index.js';
 import { createHttpConnectionManager } from './http-connection-manager.js';
+import { createNetworkRbac } from './rbac.js';
 import { createSniCluster, createTcpProxy } from './tcp-proxy.js';
 import type { NetworkFilter, NetworkFilterContext } from './types.js';
 
@@ -22,6 +23,9 @@ export async function createNetworkFilters(filters: readonly TypedExtension[], c
         break;
       case TYPE_URL.sniCluster:
         out.push(createSniCluster());
+        break;
+      case TYPE_URL.networkRbac:
+        out.push(createNetworkRbac(config as unknown as NetworkRbac, filterCtx));
         break;
       default:
         throw new Error(`${path}: unsupported network filter "${filter.name}" (${typeUrl})`);

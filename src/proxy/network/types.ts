@@ -13,6 +13,8 @@ export type ConnectionHandler = (socket: Duplex, info: ConnectionInfo) => void;
 /** A compiled network filter: either rewrites what the next filter sees, or takes the connection. */
 export type NetworkFilter =
   | { readonly kind: 'info'; apply(info: ConnectionInfo & { clusterOverride?: string }): ConnectionInfo & { clusterOverride?: string } }
+  /** Admits or refuses the connection (network RBAC); a refused connection is closed. */
+  | { readonly kind: 'gate'; admit(info: ConnectionInfo): boolean }
   | { readonly kind: 'terminal'; readonly handle: ConnectionHandler; close(): Promise<void>; readonly routeConfig?: unknown };
 
 export interface NetworkFilterContext {

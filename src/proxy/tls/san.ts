@@ -1,6 +1,7 @@
 import type { PeerCertificate } from 'node:tls';
 import type { CertificateValidationContext, StringMatcher } from '../../envoy/index.js';
 import { stringMatcher } from '../matchers.js';
+import type { PeerIdentity } from '../listener/connection-info.js';
 
 export interface SubjectAltName {
   readonly type: 'DNS' | 'URI' | 'IP_ADDRESS' | 'EMAIL' | 'OTHER';
@@ -42,6 +43,26 @@ export function parseSubjectAltNames(text: string | undefined): SubjectAltName[]
 /** The first URI SAN of a peer certificate (its SPIFFE ID in a mesh), for logs and headers. */
 export function peerUriSan(cert: PeerCertificate | undefined): string | undefined {
   return parseSubjectAltNames(cert?.subjectaltname).find((san) => san.type === 'URI')?.value;
+}
+
+/** A subject as Envoy prints it (RFC 2253: most specific RDN first, comma-separated). */
+function rfc2253(subject: PeerCertificate['subject'] | undefined): string {
+  if (!subject) return '';
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(subject)) {
+    for (const v of Array.isArray(value) ? value : [value]) parts.push(`${key}=${String(v).replace(/([,+"\\<>;])/g, '\\$1')}`);
+  }
+  return parts.reverse().join(',');
+}
+
+/** The names RBAC's `authenticated` principal matches: URI SANs, then DNS SANs, then the subject. */
+export function peerIdentity(cert: PeerCertificate): PeerIdentity {
+  const sans = parseSubjectAltNames(cert.subjectaltname);
+  return {
+    uriSans: sans.filter((s) => s.type === 'URI').map((s) => s.value),
+    dnsSans: sans.filter((s) => s.type === 'DNS').map((s) => s.value),
+    subject: rfc2253(cert.subject),
+  };
 }
 
 /** An exact DNS matcher also accepts a wildcard SAN covering it ("*.example.com"), as Envoy does. */

@@ -31,6 +31,8 @@ export class RecordingStream implements StreamInfo {
   bufferResponseBody = false;
   routeCacheClears = 0;
   readonly filterState = new Map<string, unknown>();
+  readonly connection = { id: 1, remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 8080, tls: false };
+  readonly downstreamRemoteAddress = '127.0.0.1';
   constructor(readonly downstreamProtocol: StreamInfo['downstreamProtocol'] = 'HTTP/1.1') {}
   clearRouteCache(): void {
     this.routeCacheClears += 1;

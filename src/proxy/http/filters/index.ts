@@ -1,5 +1,6 @@
 import type { HttpFilterFactory } from '../filter.js';
 import { grpcJsonTranscoderFactory } from './grpc-json-transcoder/index.js';
+import { rbacFilterFactory } from './rbac/index.js';
 
 /**
  * The HTTP filters this proxy implements, keyed by typed_config type URL. Registration is explicit,
@@ -7,7 +8,7 @@ import { grpcJsonTranscoderFactory } from './grpc-json-transcoder/index.js';
  */
 export function builtinHttpFilters(): Map<string, HttpFilterFactory> {
   const registry = new Map<string, HttpFilterFactory>();
-  for (const factory of [grpcJsonTranscoderFactory]) {
+  for (const factory of [grpcJsonTranscoderFactory, rbacFilterFactory]) {
     for (const typeUrl of factory.typeUrls) registry.set(typeUrl, factory);
   }
   return registry;

@@ -1,0 +1,10 @@
+export { rbacFilterFactory } from './factory.js';
+export { RBAC_FILTER_STATE } from './filter.js';
+export { compileRbac, deniedDetails } from './engine.js';
+export type { EngineResult, RbacEngine, RbacSubject } from './engine.js';
+export { compileRbacConfig } from './config.js';
+export type { CompiledRbacConfig } from './config.js';
+export { decide } from './enforce.js';
+export type { RbacDecision } from './enforce.js';
+export { rbacStats } from './stats.js';
+export type { RbacStats } from './stats.js';

@@ -13,7 +13,7 @@ const pkg = grpc.loadPackageDefinition(definition) as unknown as { build: { stac
 type Unary = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
 const unimplemented: Unary = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in this benchmark' });
 const predict: Unary = (call, cb) => {
-  const user = String(call.request['userId'] ?? '');
+  const user = String(call.request['user_id'] ?? call.request['userId'] ?? '');
   cb(null, { message: `${user}, a journey across the mesh awaits you`, mood: 'HAPPY', userId: user });
 };
 const server = new grpc.Server();

@@ -117,6 +117,7 @@ export function nginxIngress(dir: string, port: number, albPort: number, pki: Pk
 /** Seed 003's east-west gateway: TLS passed through, routed by SNI (stream + ssl_preread). */
 export function nginxEastWest(dir: string, port: number, frontendPort: number): string {
   return `load_module ${NGINX_STREAM_MODULE};\n${nginxMain(dir, 'nginx-eastwest', `stream {
+  map_hash_bucket_size 128;
   upstream frontend { server 127.0.0.1:${frontendPort}; }
   map $ssl_preread_server_name $backend {
     ${FRONTEND_SNI} frontend;

@@ -288,7 +288,7 @@ async function s3(pki: Pki): Promise<void> {
   const grpcHeaders = ['content-type: application/grpc', 'te: trailers'];
   try {
     const url = `http://127.0.0.1:${vmPort}/v1/fortune/alice`;
-    await expectPage('S3', get(url, {}), (b) => b.includes('alice, a journey'));
+    await expectPage('S3', get(url, {}), (b) => b.includes('a journey across the mesh'));
     await measure('S3 gRPC direct (h2load)', 'direct', [{ role: 'grpc-js server', pids: tree(server) }],
       (d) => h2load(`http://127.0.0.1:${grpcPort}/build.stack.fortune.FortuneTeller/Predict`, grpcHeaders, body, LOAD, d), 'h2load');
     await measure('S3 gRPC through VM proxy (h2load)', 'isthmus', [{ role: 'VM proxy', pids: tree(vm) }],

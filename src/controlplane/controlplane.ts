@@ -8,7 +8,7 @@ import { startManagementServer } from './management/index.js';
 import type { ManagementServer, ServiceView } from './management/index.js';
 import { MeshCertificateAuthorities } from './mesh-ca.js';
 import { proxyDisplayName, proxyNodeOf } from './node.js';
-import { revisionRefusal, versionOfRevision } from './revision.js';
+import { revisionRefusal } from './revision.js';
 import type { RevisionRefusal } from './revision.js';
 import { meshServicesOf } from './registry/index.js';
 import { sdsSecrets } from './secrets.js';
@@ -16,8 +16,9 @@ import { createFileStore } from './store/index.js';
 import { loadClientTrust } from './trust.js';
 import type { ClientTrust } from './trust.js';
 import type { ConfigStore } from './store/index.js';
-import { buildServiceRegistry, clusterRows, endpointRows, listenerRows, routeRows, translate } from './translate/index.js';
+import { buildServiceRegistry, translate } from './translate/index.js';
 import type { MeshService, ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
+import { proxyConfigView, proxyStatusRows, serviceViews } from './views.js';
 import { Snapshot, SnapshotCache, XdsError, XdsServer } from './xds/index.js';
 
 export interface ControlPlaneOptions {
@@ -341,42 +342,11 @@ export class ControlPlane {
 
   /** The service registry as translation sees it, for `isthmus get services` style listings and workflows. */
   services(): ServiceView[] {
-    return buildServiceRegistry(this.store.snapshot(), this.translateOptions()).services.map((s) => ({
-      hostname: s.hostname,
-      namespace: s.namespace,
-      ports: s.ports.map((p) => ({ name: p.name, number: p.number, protocol: p.protocol, ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}) })),
-      resolution: s.resolution,
-      meshExternal: s.meshExternal,
-      addresses: [...s.addresses],
-      endpoints: s.endpoints.length,
-      source: s.source,
-    }));
+    return serviceViews(buildServiceRegistry(this.store.snapshot(), this.translateOptions()).services);
   }
 
-  /**
-   * istioctl proxy-status rows, as JSON. `adminAddress` and `metadata` (the node metadata a client needs to
-   * reach the proxy: its IP, HTTP_PROXY_PORT, PORT_MAP, LABELS) let `isthmus trace` find every proxy's admin.
-   */
   proxyStatus(): unknown {
-    return this.xds.proxyStatus().map((s) => {
-      const admin = s.metadata[ADMIN_ADDRESS_KEY];
-      const ip = s.nodeId.split('~').length === 4 ? s.nodeId.split('~')[1] : undefined;
-      const metadata = Object.fromEntries(PROXY_STATUS_METADATA.filter((k) => s.metadata[k] !== undefined).map((k) => [k, s.metadata[k]]));
-      return {
-        name: proxyDisplayName(s.nodeId),
-        nodeId: s.nodeId,
-        cluster: typeof s.metadata.CLUSTER_ID === 'string' && s.metadata.CLUSTER_ID ? s.metadata.CLUSTER_ID : 'Kubernetes',
-        // Where a gateway's service ports listen (isthmus vm join finds the east-west gateway with it).
-        ...(typeof s.metadata.PORT_MAP === 'string' ? { portMap: s.metadata.PORT_MAP } : {}),
-        controlPlane: this.name,
-        ...(this.options.revision ? { revision: this.options.revision } : {}),
-        version: (s.metadata.ISTIO_VERSION as string | undefined) ?? versionOfRevision(this.options.revision),
-        types: s.types,
-        ...(typeof admin === 'string' ? { adminAddress: admin } : {}),
-        ...(ip ? { ip } : {}),
-        metadata,
-      };
-    });
+    return proxyStatusRows(this.xds.proxyStatus(), { name: this.name, revision: this.options.revision });
   }
 
   /** The proxies refused lately and not connected since, newest per node id first. */
@@ -398,25 +368,12 @@ export class ControlPlane {
   proxyConfig(proxy: string, type: string): unknown {
     const match = [...this.proxies.values()].find((p) => p.proxy.id === proxy || proxyDisplayName(p.proxy.id) === proxy || proxyDisplayName(p.proxy.id).startsWith(`${proxy}`));
     const result = match?.result;
-    if (!match || !result) return undefined;
-    switch (type) {
-      case 'routes': return { rows: routeRows(result.routes, result.listeners), resources: result.routes };
-      case 'listeners': return { rows: listenerRows(result.listeners), resources: result.listeners };
-      case 'clusters': return { rows: clusterRows(result.clusters), resources: result.clusters };
-      case 'endpoints': return { rows: endpointRows(result.endpoints), resources: result.endpoints };
-      case 'secret': return { rows: result.secrets.map((name) => ({ name })), resources: result.secrets };
-      default: return undefined;
-    }
+    return match && result ? proxyConfigView(result, type) : undefined;
   }
 }
 
 /** How many refused proxies the control plane remembers for proxy-status. */
 const REFUSED_KEPT = 50;
-
-/** The proxy's admin address (ip:port) in its node metadata, as `isthmus proxy` sends it. */
-const ADMIN_ADDRESS_KEY = 'ISTHMUS_ADMIN_ADDRESS';
-/** Node metadata proxy-status -o json shows: what a client needs to send through or reach a proxy. */
-const PROXY_STATUS_METADATA = ['NAMESPACE', 'PROXY_TYPE', 'LABELS', 'PORT_MAP', 'HTTP_PROXY_PORT', 'INSTANCE_IPS', 'ROUTER_MODE', ADMIN_ADDRESS_KEY];
 
 /** What translation reads of a proxy, minus its id: equal keys give equal Envoy config. */
 function equivalenceKey(proxy: ProxyNode): string {

@@ -34,14 +34,18 @@ export const DENY_POLICY: AuthorizationPolicy = {
 
 const PROXY: ProxyNode = { id: 'sidecar~127.0.0.1~app-1.apps~apps.svc.cluster.local', type: 'sidecar', namespace: 'apps', labels: { app: 'app' } };
 
+/** Extra listeners with Envoy's other path_with_escaped_slashes_action values (no Istio mode sets them). */
+export const ESCAPED_SLASH_ACTIONS = ['REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT'] as const;
+export type EscapedSlashListener = (typeof ESCAPED_SLASH_ACTIONS)[number];
+
 export interface RawAnswer { status: number; body: string; raw: string }
 
 export interface SecurityFixture {
   /** Listener port per mode. */
-  readonly ports: Readonly<Record<Mode, number>>;
+  readonly ports: Readonly<Record<Mode | EscapedSlashListener, number>>;
   /** x-case header value -> the request target the upstream received. */
   readonly upstreamSaw: Map<string, string>;
-  send(mode: Mode, requestHead: string): Promise<RawAnswer>;
+  send(mode: Mode | EscapedSlashListener, requestHead: string): Promise<RawAnswer>;
   stop(): Promise<void>;
 }
 
@@ -83,7 +87,10 @@ export async function startSecurityFixture(): Promise<SecurityFixture> {
   const warnings: string[] = [];
   const authz = buildAuthorization({ policies: [DENY_POLICY], proxy: PROXY, rootNamespace: 'istio-system', trustDomain: 'cluster.local', warn: (_r, m) => warnings.push(m) });
   if (warnings.length > 0 || authz.http.length === 0) throw new Error(`unexpected authorization translation: ${warnings.join('; ')}`);
-  const listeners = MODES.map((mode) => ({
+  const hcmFields = (name: Mode | EscapedSlashListener) => (name === 'REJECT_REQUEST' || name === 'UNESCAPE_AND_REDIRECT'
+    ? { normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: name }
+    : pathNormalizationFields({ pathNormalization: { normalization: name } }));
+  const listeners = [...MODES, ...ESCAPED_SLASH_ACTIONS].map((mode) => ({
     name: mode,
     address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
     filter_chains: [{
@@ -94,14 +101,14 @@ export async function startSecurityFixture(): Promise<SecurityFixture> {
           stat_prefix: mode,
           route_config: { name: mode, virtual_hosts: [{ name: 'app', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] },
           http_filters: [...authz.http, ROUTER],
-          ...pathNormalizationFields({ pathNormalization: { normalization: mode } }),
+          ...hcmFields(mode),
         },
       }],
     }],
   }));
   const applied = await proxy.dynamic.applyListeners(listeners as never, 'l1');
   if (applied.error) throw new Error(applied.error);
-  const ports = proxy.listenerPorts() as Record<Mode, number>;
+  const ports = proxy.listenerPorts() as Record<Mode | EscapedSlashListener, number>;
   return {
     ports,
     upstreamSaw,

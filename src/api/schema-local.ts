@@ -75,6 +75,7 @@ const SCHEMAS: Partial<Record<ResourceKind, JsonSchema>> = {
         skipValidateTrustDomain: BOOLEAN,
         verifyCertificateAtClient: BOOLEAN,
         extraTrustedRoots: { type: 'array', items: STRING },
+        pathNormalization: { type: 'object', properties: { normalization: STRING } },
       },
     },
   }),

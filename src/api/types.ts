@@ -502,6 +502,14 @@ export interface MeshConfigSpec {
   readonly verifyCertificateAtClient?: boolean;
   /** Extra root certificates (PEM text, one or more certificates each) trusted for peer identities. */
   readonly extraTrustedRoots?: readonly string[];
+  /** Istio's meshConfig.pathNormalization: how proxies normalize request paths before authorization and routing. */
+  readonly pathNormalization?: PathNormalization;
+}
+
+/** Istio's ProxyPathNormalization values; DEFAULT (or unset) is BASE. */
+export type PathNormalizationMode = 'DEFAULT' | 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+export interface PathNormalization {
+  readonly normalization?: PathNormalizationMode;
 }
 
 export type GatewayResource = SpecResource<'Gateway', GatewaySpec>;

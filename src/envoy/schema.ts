@@ -207,6 +207,7 @@ const messages: Record<string, MessageSpec> = {
       http2_protocol_options: msg('Http2ProtocolOptions'),
       normalize_path: 'bool',
       merge_slashes: 'bool',
+      path_with_escaped_slashes_action: enumOf('IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'),
       forward_client_cert_details: enumOf('SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'),
       set_current_client_cert_details: msg('SetCurrentClientCertDetails'),
       via: 'string',

@@ -165,6 +165,8 @@ export interface HttpConnectionManager {
   http2_protocol_options?: Http2ProtocolOptions;
   normalize_path?: boolean;
   merge_slashes?: boolean;
+  /** %2F and %5C (any case) in the path: KEEP_UNCHANGED (the default), 400, unescape and redirect, unescape and forward. */
+  path_with_escaped_slashes_action?: 'IMPLEMENTATION_SPECIFIC_DEFAULT' | 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
   forward_client_cert_details?: 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
   set_current_client_cert_details?: { subject?: boolean; cert?: boolean; chain?: boolean; dns?: boolean; uri?: boolean };
   via?: string;

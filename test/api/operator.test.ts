@@ -117,6 +117,14 @@ describe('IstioOperator reader: profiles, warnings and errors with paths', () =>
     ]);
   });
 
+  it('meshConfig.pathNormalization is carried to the mesh config; an unknown mode is an error', () => {
+    const ok = readIstioOperator(doc('  profile: minimal\n  meshConfig:\n    pathNormalization:\n      normalization: DECODE_AND_MERGE_SLASHES\n'));
+    expect(errors(ok.issues)).toEqual([]);
+    expect(ok.controlPlane?.meshConfig).toEqual({ pathNormalization: { normalization: 'DECODE_AND_MERGE_SLASHES' } });
+    const bad = readIstioOperator(doc('  profile: minimal\n  meshConfig:\n    pathNormalization:\n      normalization: FULL\n'));
+    expect(errors(bad.issues)).toEqual([expect.stringContaining('spec.meshConfig.pathNormalization.normalization: unknown path normalization "FULL"')]);
+  });
+
   it('-r must agree with spec.revision; a gateway without enabled: true is not installed (warning)', () => {
     expect(errors(readIstioOperator(doc('  revision: 1-16\n'), { revision: '1-17' }).issues)).toEqual([expect.stringContaining('spec.revision: spec.revision 1-16 differs from -r 1-17')]);
     const op = readIstioOperator(doc('  profile: empty\n  components:\n    egressGateways:\n    - name: eg\n'));

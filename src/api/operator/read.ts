@@ -8,7 +8,8 @@ import { parseAllDocuments } from 'yaml';
 import { errorMessage } from '../../common/index.js';
 import { formatPath, issue, warning } from '../paths.js';
 import type { FieldPath, Issue } from '../paths.js';
-import type { MeshConfigSpec } from '../types.js';
+import { PATH_NORMALIZATIONS } from '../semantic/meshconfig.js';
+import type { MeshConfigSpec, PathNormalizationMode } from '../types.js';
 import type {
   GatewayKind, OperatorControlPlane, OperatorGateway, OperatorInstall, OperatorProfile, OperatorServicePort, PilotSettings, ReadOperatorOptions,
 } from './types.js';
@@ -138,7 +139,7 @@ function readPilot(r: Reader, pilot: Obj | undefined, valuesPilotEnv: Obj | unde
   return settings;
 }
 
-const MESH_CONFIG_KNOWN = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'defaultConfig', 'enablePrometheusMerge', 'trustDomain', 'outboundTrafficPolicy', 'enableTracing', 'enableAutoMtls', 'trustDomainAliases'];
+const MESH_CONFIG_KNOWN = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'defaultConfig', 'enablePrometheusMerge', 'trustDomain', 'outboundTrafficPolicy', 'enableTracing', 'enableAutoMtls', 'trustDomainAliases', 'pathNormalization'];
 
 function readMeshConfig(r: Reader, mesh: Obj | undefined): { meshConfig: MeshConfigSpec | undefined; trustDomain: string; proxyMetadata: Record<string, string> } {
   const base: FieldPath = ['spec', 'meshConfig'];
@@ -148,7 +149,7 @@ function readMeshConfig(r: Reader, mesh: Obj | undefined): { meshConfig: MeshCon
   if (!mesh) return { meshConfig: undefined, trustDomain, proxyMetadata };
   for (const key of Object.keys(mesh)) {
     if (!MESH_CONFIG_KNOWN.includes(key)) {
-      r.error([...base, key], `meshConfig.${key} is not supported; ignoring it could change routing or security`, 'remove it (Isthmus supports accessLogFile, defaultConfig.proxyMetadata, enablePrometheusMerge, trustDomain)');
+      r.error([...base, key], `meshConfig.${key} is not supported; ignoring it could change routing or security`, 'remove it (Isthmus supports accessLogFile, defaultConfig.proxyMetadata, enablePrometheusMerge, pathNormalization, trustDomain)');
     }
   }
   const accessLogFile = r.string(mesh['accessLogFile'], [...base, 'accessLogFile']);
@@ -172,6 +173,14 @@ function readMeshConfig(r: Reader, mesh: Obj | undefined): { meshConfig: MeshCon
   const otp = r.object(mesh['outboundTrafficPolicy'], [...base, 'outboundTrafficPolicy']);
   if (otp && otp['mode'] !== undefined && otp['mode'] !== 'ALLOW_ANY') {
     r.error([...base, 'outboundTrafficPolicy', 'mode'], `outboundTrafficPolicy ${String(otp['mode'])} is not supported (Isthmus behaves as ALLOW_ANY)`, 'remove it');
+  }
+  const pn = r.object(mesh['pathNormalization'], [...base, 'pathNormalization']);
+  if (pn) {
+    r.unknownKeys(pn, [...base, 'pathNormalization'], ['normalization'], 'unknown pathNormalization field', 'remove it');
+    const mode = r.string(pn['normalization'], [...base, 'pathNormalization', 'normalization']);
+    if (mode !== undefined && !PATH_NORMALIZATIONS.includes(mode as PathNormalizationMode)) {
+      r.error([...base, 'pathNormalization', 'normalization'], `unknown path normalization "${mode}"`, `use one of ${PATH_NORMALIZATIONS.join(', ')}`);
+    } else if (mode !== undefined) out.pathNormalization = { normalization: mode as PathNormalizationMode };
   }
   // Prometheus merging joins an app's metrics with the sidecar's on 15020; gateways already serve
   // /stats/prometheus on 15090, so there is nothing to change.

@@ -3,10 +3,11 @@ import { X509Certificate } from 'node:crypto';
 import { errorMessage, parseDuration } from '../../common/index.js';
 import { issue } from '../paths.js';
 import type { FieldPath, Issue } from '../paths.js';
-import type { MeshConfigResource } from '../types.js';
+import type { MeshConfigResource, PathNormalizationMode } from '../types.js';
 
 // SPIFFE trust domains: lower-case letters, digits, ".", "-", "_" (no scheme, no path).
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
+export const PATH_NORMALIZATIONS: readonly PathNormalizationMode[] = ['DEFAULT', 'NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'];
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 function durationMs(path: FieldPath, value: string | undefined, issues: Issue[]): number | undefined {
@@ -43,5 +44,9 @@ export function validateMeshConfig(mesh: MeshConfigResource): Issue[] {
       }
     }
   });
+  const normalization = spec.pathNormalization?.normalization;
+  if (normalization !== undefined && !(PATH_NORMALIZATIONS as readonly string[]).includes(normalization)) {
+    issues.push(issue(['spec', 'pathNormalization', 'normalization'], `unknown path normalization "${String(normalization)}"`, `use one of ${PATH_NORMALIZATIONS.join(', ')} (DEFAULT is BASE)`));
+  }
   return issues;
 }

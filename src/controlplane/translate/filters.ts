@@ -49,11 +49,37 @@ export function httpConnectionManager(opts: HcmOptions): TypedExtension {
       set_current_client_cert_details: { subject: true, cert: true, dns: true, uri: true },
       server_name: 'istio-envoy',
       generate_request_id: true,
-      normalize_path: true,
       http_protocol_options: {},
     } satisfies Partial<XdsHttpConnectionManager>);
   }
   return { name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': TYPE_URL.httpConnectionManager, ...hcm } };
+}
+
+const HCM_NAME = 'envoy.filters.network.http_connection_manager';
+
+/**
+ * meshConfig.pathNormalization as Istio sets it on every HTTP connection manager it generates
+ * (unset or DEFAULT is BASE). NONE writes normalize_path: false, as Istio does.
+ */
+export function pathNormalizationFields(mesh: MeshConfigSpec): Partial<XdsHttpConnectionManager> {
+  const mode = mesh.pathNormalization?.normalization ?? 'DEFAULT';
+  switch (mode) {
+    case 'NONE': return { normalize_path: false };
+    case 'MERGE_SLASHES': return { normalize_path: true, merge_slashes: true };
+    case 'DECODE_AND_MERGE_SLASHES': return { normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD' };
+    default: return { normalize_path: true };
+  }
+}
+
+/** The listener with the mesh's path normalization on each of its HTTP connection managers. */
+export function withPathNormalization<L extends { filter_chains?: Array<{ filters?: TypedExtension[] }> }>(listener: L, mesh: MeshConfigSpec): L {
+  const fields = pathNormalizationFields(mesh);
+  if (!listener.filter_chains?.some((c) => c.filters?.some((f) => f.name === HCM_NAME))) return listener;
+  const chains = listener.filter_chains.map((chain) => ({
+    ...chain,
+    filters: chain.filters?.map((f) => (f.name === HCM_NAME && f.typed_config ? { ...f, typed_config: { ...f.typed_config, ...fields } } : f)),
+  }));
+  return { ...listener, filter_chains: chains };
 }
 
 export interface WeightedCluster {

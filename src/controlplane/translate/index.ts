@@ -4,6 +4,7 @@
  */
 export { translate, meshConfigOf } from './translate.js';
 export type { TranslateResult, ResourceVersions } from './translate.js';
+export { pathNormalizationFields, withPathNormalization } from './filters.js';
 export { buildAuthorization, authorizationPoliciesFor, rulePolicy, stringMatcherWithPrefix, withAuthorization } from './authorization.js';
 export type { AuthorizationContext, AuthorizationFilters } from './authorization.js';
 export { buildServiceRegistry, visibleServices, findService, endpointPort } from './registry.js';

@@ -10,7 +10,7 @@ import { allocateVips, blackHoleCluster, buildDnsListener, buildNameTable, dnsSe
 import type { DestinationRuleIndex } from './destination-rule.js';
 import { toEnvoyDuration } from './durations.js';
 import type { XdsCluster } from './envoy-ext.js';
-import { accessLogs } from './filters.js';
+import { accessLogs, withPathNormalization } from './filters.js';
 import { buildGatewayListeners } from './gateway-listeners.js';
 import { mergeGateways, selectGateways } from './gateway-merge.js';
 import { buildGatewayRoutes } from './gateway-routes.js';
@@ -176,11 +176,12 @@ function translateVm(proxy: ProxyNode, services: RegistryService[], warn: Warnin
 function translateFor(snapshot: ConfigSnapshot, proxy: ProxyNode, services: RegistryService[], ctx: ClusterContext, routeCtx: RouteContext, options: TranslateOptions, mesh: MeshConfigSpec, warn: WarningSink): Built {
   const vm = translateVm(proxy, services, warn);
   if (vm) return vm;
-  switch (proxy.type) {
-    case 'router': return translateRouter(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
-    case 'proxyless': return translateProxyless(snapshot, proxy, services, ctx, routeCtx);
-    default: return translateSidecar(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
-  }
+  if (proxy.type === 'proxyless') return translateProxyless(snapshot, proxy, services, ctx, routeCtx);
+  const built = proxy.type === 'router'
+    ? translateRouter(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn)
+    : translateSidecar(snapshot, proxy, services, ctx, routeCtx, options, mesh, warn);
+  // Gateways, sidecar inbound and outbound, the HTTP proxy listener: every HCM normalizes paths alike.
+  return { ...built, listeners: built.listeners.map((l) => withPathNormalization(l, mesh)) };
 }
 
 export function translate(snapshot: ConfigSnapshot, proxy: ProxyNode, options: TranslateOptions = {}): TranslateResult {

@@ -12,6 +12,7 @@ import type { ConnectionInfo } from '../listener/connection-info.js';
 import type { HeaderMap, HttpFilter, LocalReply, RequestHead, ResponseHead, StreamInfo } from './filter.js';
 import { applyHeaderMutations, firstValue, forwardableHeaders } from './headers.js';
 import { renderLocalReply } from './local-reply.js';
+import { normalizeRequestPath } from './path-normalization.js';
 import { parseAbsoluteTarget } from './request-target.js';
 import { backOffMs } from './retry.js';
 import type { MatchedRoute } from './route-table.js';
@@ -141,6 +142,11 @@ export class ActiveStream implements StreamInfo {
       // Envoy with allow_absolute_url false: the path does not start with "/", 404 absolute_path_rejected.
       if (this.absolutePathRejected) return this.localReply({ status: 404 }, 'absolute_path_rejected');
       if (!this.head.authority) return this.localReply({ status: 400, body: 'missing host header', responseFlag: 'DPE' }, 'missing_host_header');
+      // Before any filter or the route sees the path: what RBAC authorizes is what goes upstream.
+      const sanitized = normalizeRequestPath(this.head.path, this.shared.pathNormalization);
+      if (sanitized.kind === 'reject') return this.localReply({ status: 400, responseFlag: 'DPE' }, sanitized.details);
+      if (sanitized.kind === 'redirect') return this.localReply({ status: 307, headers: { location: sanitized.path } }, 'path_normalization_redirect');
+      this.head.path = sanitized.path;
       this.processRequestHeaders();
       for (const filter of this.filters) {
         const reply = await filter.decodeHeaders?.(this.head, this);

@@ -5,6 +5,7 @@ import type { Counter, Gauge } from '../stats.js';
 import type { TraceRecorder } from '../trace/index.js';
 import type { ClusterManager } from '../upstream/index.js';
 import type { HttpFilter } from './filter.js';
+import type { PathNormalizationOptions } from './path-normalization.js';
 import type { CompiledRetryPolicy } from './retry.js';
 import type { RouteTable } from './route-table.js';
 
@@ -15,6 +16,8 @@ export interface HcmShared {
   routeTable: RouteTable;
   /** The route configuration in use (inline or from RDS), for header mutations at its level. */
   routeConfig: RouteConfiguration;
+  /** normalize_path, merge_slashes, path_with_escaped_slashes_action, read once from the config. */
+  readonly pathNormalization: PathNormalizationOptions;
   readonly filterFactories: ReadonlyArray<() => HttpFilter>;
   readonly clusters: ClusterManager;
   readonly accessLoggers: readonly AccessLogger[];

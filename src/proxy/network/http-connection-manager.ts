@@ -11,6 +11,7 @@ import type { ConnectionInfo } from '../listener/connection-info.js';
 import { ActiveStream } from '../http/active-stream.js';
 import type { HttpFilter } from '../http/filter.js';
 import type { HcmShared } from '../http/hcm-shared.js';
+import { normalizationOptions } from '../http/path-normalization.js';
 import { compileRetryPolicy } from '../http/retry.js';
 import type { CompiledRetryPolicy } from '../http/retry.js';
 import { RouteTable } from '../http/route-table.js';
@@ -72,6 +73,7 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
     config,
     routeTable: new RouteTable(routeConfig),
     routeConfig,
+    pathNormalization: normalizationOptions(config),
     filterFactories,
     clusters: ctx.clusters,
     accessLoggers: createAccessLoggers(config.access_log, ctx.baseDir),

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { durationMs } from '../../envoy/index.js';
 import type { Route, RouteAction } from '../../envoy/index.js';
 import type { UpstreamHost, UpstreamResponse } from '../upstream/index.js';
@@ -12,6 +11,7 @@ import type { ConnectionInfo } from '../listener/connection-info.js';
 import type { HeaderMap, HttpFilter, LocalReply, RequestHead, ResponseHead, StreamInfo } from './filter.js';
 import { applyHeaderMutations, firstValue, forwardableHeaders } from './headers.js';
 import { renderLocalReply } from './local-reply.js';
+import { pipeBody } from './pipe-body.js';
 import { parseAbsoluteTarget } from './request-target.js';
 import { backOffMs } from './retry.js';
 import type { MatchedRoute } from './route-table.js';
@@ -368,7 +368,7 @@ export class ActiveStream implements StreamInfo {
     this.writeHead(head);
     response.body.on('data', (chunk: Buffer) => (this.bytesSent += chunk.length));
     try {
-      await pipeline(response.body, this.res as NodeJS.WritableStream, { end: false });
+      await pipeBody(response.body, this.res);
       const trailers = await response.trailers;
       if (Object.keys(trailers).length > 0) {
         this.responseTrailers = trailers;

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { durationMs } from '../../envoy/index.js';
 import type { Route, RouteAction } from '../../envoy/index.js';
 import type { UpstreamHost, UpstreamResponse } from '../upstream/index.js';
@@ -13,6 +12,7 @@ import type { HeaderMap, HttpFilter, LocalReply, RequestHead, ResponseHead, Stre
 import { applyHeaderMutations, firstValue, forwardableHeaders } from './headers.js';
 import { renderLocalReply } from './local-reply.js';
 import { normalizeRequestPath } from './path-normalization.js';
+import { pipeBody } from './pipe-body.js';
 import { parseAbsoluteTarget } from './request-target.js';
 import { backOffMs } from './retry.js';
 import type { MatchedRoute } from './route-table.js';
@@ -374,7 +374,7 @@ export class ActiveStream implements StreamInfo {
     this.writeHead(head);
     response.body.on('data', (chunk: Buffer) => (this.bytesSent += chunk.length));
     try {
-      await pipeline(response.body, this.res as NodeJS.WritableStream, { end: false });
+      await pipeBody(response.body, this.res);
       const trailers = await response.trailers;
       if (Object.keys(trailers).length > 0) {
         this.responseTrailers = trailers;
@@ -464,38 +464,25 @@ export class ActiveStream implements StreamInfo {
 
   private completed = false;
 
-  /** One plain object per stream into the recorder; the upstream TLS details are shared per connection. */
+  /** One fixed-shape record per stream, of values and references; the recorder builds the entry when read. */
   private recordTrace(endNs: bigint): void {
-    const matched = this.routeCache ?? undefined;
-    const host = this.upstreamHost;
-    const upstreamTls = this.upstreamFailureTls ?? host?.tls;
-    const requestId = firstValue(this.head.headers['x-request-id']);
-    const conn = this.conn;
-    this.shared.trace?.record({
-      kind: 'http',
+    this.shared.trace?.recordHttp({
+      conn: this.conn,
       startMs: this.startTime.getTime(),
       durationMs: Number((endNs - this.startNs) / 1_000_000n),
-      ...(conn.listenerName ? { listener: conn.listenerName } : {}),
-      ...(conn.filterChainName ? { filterChain: conn.filterChainName } : {}),
-      downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
-      downstreamLocalAddress: `${conn.localAddress}:${conn.localPort}`,
-      ...(conn.serverName ? { downstreamSni: conn.serverName } : {}),
-      ...(conn.downstreamTls ? { downstreamTls: conn.downstreamTls } : {}),
-      ...(requestId ? { requestId } : {}),
+      requestId: firstValue(this.head.headers['x-request-id']),
       authority: this.head.authority,
       path: firstValue(this.originalHeaders['x-envoy-original-path']) ?? this.head.path,
       method: this.head.method,
-      ...(this.shared.routeConfig.name ? { routeConfig: this.shared.routeConfig.name } : {}),
-      ...(matched?.virtualHost.name ? { virtualHost: matched.virtualHost.name } : {}),
-      ...(matched?.route.name ? { route: matched.route.name } : {}),
-      ...(matched ? { routeMatch: describeMatch(matched.route) ?? '' } : {}),
-      ...(this.upstreamCluster ? { cluster: this.upstreamCluster } : {}),
-      ...(host ? { upstreamHost: host.id } : {}),
-      ...(upstreamTls ? { upstreamTls } : {}),
+      routeConfig: this.shared.routeConfig.name,
+      matched: this.routeCache ?? undefined,
+      cluster: this.upstreamCluster,
+      upstreamHost: this.upstreamHost?.id,
+      upstreamTls: this.upstreamFailureTls ?? this.upstreamHost?.tls,
       responseCode: this.status,
       responseCodeDetails: this.responseCodeDetails,
       responseFlags: this.responseFlags,
-      ...(this.upstreamFailureReason ? { error: this.upstreamFailureReason } : {}),
+      error: this.upstreamFailureReason,
     });
   }
 
@@ -542,17 +529,6 @@ export class ActiveStream implements StreamInfo {
     };
     for (const logger of this.shared.accessLoggers) logger.log(entry);
   }
-}
-
-/** "prefix /", "path /x", "regex ^/a.*" — how the matched route matched, for the trace. */
-function describeMatch(route: Route): string | undefined {
-  const m = route.match;
-  if (!m) return undefined;
-  if (m.prefix !== undefined) return `prefix ${m.prefix}`;
-  if (m.path !== undefined) return `path ${m.path}`;
-  if (m.safe_regex !== undefined) return `regex ${m.safe_regex.regex}`;
-  if (m.path_separated_prefix !== undefined) return `path_separated_prefix ${m.path_separated_prefix}`;
-  return undefined;
 }
 
 function isInternal(ip: string): boolean {

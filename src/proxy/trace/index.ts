@@ -2,6 +2,6 @@
 export { TraceRecorder, DEFAULT_TRACE_BYTES, DEFAULT_TRACE_ENTRIES } from './recorder.js';
 export type { TraceRecorderOptions } from './recorder.js';
 export { peerChain, tlsDetails, verifyErrorText } from './certificates.js';
-export type { CertificateSummary, TlsDetails, TraceEntry, TraceEntryKind, TraceQuery } from './types.js';
+export type { CertificateSummary, HttpTraceRecord, TlsDetails, TraceConnection, TraceEntry, TraceEntryKind, TraceQuery, TraceRouteMatch } from './types.js';
 export { diagnoseTrace } from './diagnose.js';
 export type { FailureReason, TraceDiagnosis, TraceFailure, TraceHop } from './diagnose.js';

@@ -1,4 +1,4 @@
-import type { TlsDetails, TraceEntry, TraceQuery } from './types.js';
+import type { HttpTraceRecord, TlsDetails, TraceEntry, TraceQuery, TraceRouteMatchSpec } from './types.js';
 
 export interface TraceRecorderOptions {
   /** Most entries kept (oldest dropped first); 0 turns recording off. */
@@ -28,15 +28,67 @@ function estimate(e: TraceEntry): number {
     + tlsSize(e.downstreamTls) + tlsSize(e.upstreamTls);
 }
 
+/** An HTTP record holds its per-request strings; the connection, route and TLS objects are shared. */
+function estimateHttp(r: HttpTraceRecord): number {
+  return ENTRY_OVERHEAD + len(r.requestId) + len(r.authority) + len(r.path) + len(r.error);
+}
+
+/** "prefix /", "path /x", "regex ^/a.*" — how the matched route matched. */
+function describeMatch(m: TraceRouteMatchSpec | undefined): string | undefined {
+  if (!m) return undefined;
+  if (m.prefix !== undefined) return `prefix ${m.prefix}`;
+  if (m.path !== undefined) return `path ${m.path}`;
+  if (m.safe_regex !== undefined) return `regex ${m.safe_regex.regex}`;
+  if (m.path_separated_prefix !== undefined) return `path_separated_prefix ${m.path_separated_prefix}`;
+  return undefined;
+}
+
+/** The JSON entry of an HTTP record, built when the trace is read (field order as /isthmus/trace shows it). */
+function httpEntry(r: HttpTraceRecord): TraceEntry {
+  const conn = r.conn;
+  const matched = r.matched;
+  return {
+    kind: 'http',
+    startMs: r.startMs,
+    durationMs: r.durationMs,
+    ...(conn.listenerName ? { listener: conn.listenerName } : {}),
+    ...(conn.filterChainName ? { filterChain: conn.filterChainName } : {}),
+    downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
+    downstreamLocalAddress: `${conn.localAddress}:${conn.localPort}`,
+    ...(conn.serverName ? { downstreamSni: conn.serverName } : {}),
+    ...(conn.downstreamTls ? { downstreamTls: conn.downstreamTls } : {}),
+    ...(r.requestId ? { requestId: r.requestId } : {}),
+    authority: r.authority,
+    path: r.path,
+    method: r.method,
+    ...(r.routeConfig ? { routeConfig: r.routeConfig } : {}),
+    ...(matched?.virtualHost.name ? { virtualHost: matched.virtualHost.name } : {}),
+    ...(matched?.route.name ? { route: matched.route.name } : {}),
+    ...(matched ? { routeMatch: describeMatch(matched.route.match) ?? '' } : {}),
+    ...(r.cluster ? { cluster: r.cluster } : {}),
+    ...(r.upstreamHost ? { upstreamHost: r.upstreamHost } : {}),
+    ...(r.upstreamTls ? { upstreamTls: r.upstreamTls } : {}),
+    responseCode: r.responseCode,
+    responseCodeDetails: r.responseCodeDetails,
+    responseFlags: r.responseFlags,
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+function isHttpRecord(e: TraceEntry | HttpTraceRecord): e is HttpTraceRecord {
+  return (e as HttpTraceRecord).conn !== undefined;
+}
+
 /**
  * The last completed streams, connections and refusals of a proxy, in a ring bounded by count and by
- * bytes. Recording is one array store of an object the caller built anyway; filtering and JSON happen
- * only when someone asks (GET /isthmus/trace).
+ * bytes. Recording is one array store: an HTTP stream stores a fixed-shape record of references
+ * (recordHttp), turned into its TraceEntry, filtered and serialised only when someone asks
+ * (GET /isthmus/trace).
  */
 export class TraceRecorder {
   readonly maxEntries: number;
   readonly maxBytes: number;
-  private readonly ring: Array<TraceEntry | undefined>;
+  private readonly ring: Array<TraceEntry | HttpTraceRecord | undefined>;
   private readonly sizes: number[];
   private next = 0;
   private count = 0;
@@ -47,7 +99,7 @@ export class TraceRecorder {
   constructor(options: TraceRecorderOptions = {}) {
     this.maxEntries = Math.max(0, Math.floor(options.maxEntries ?? DEFAULT_TRACE_ENTRIES));
     this.maxBytes = Math.max(0, options.maxBytes ?? DEFAULT_TRACE_BYTES);
-    this.ring = new Array<TraceEntry | undefined>(this.maxEntries);
+    this.ring = new Array<TraceEntry | HttpTraceRecord | undefined>(this.maxEntries);
     this.sizes = new Array<number>(this.maxEntries).fill(0);
   }
 
@@ -65,7 +117,16 @@ export class TraceRecorder {
 
   record(entry: TraceEntry): void {
     if (this.maxEntries === 0) return;
-    const size = estimate(entry);
+    this.store(entry, estimate(entry));
+  }
+
+  /** A completed HTTP stream: the record is kept as it is; its entry is built when read. */
+  recordHttp(record: HttpTraceRecord): void {
+    if (this.maxEntries === 0) return;
+    this.store(record, estimateHttp(record));
+  }
+
+  private store(entry: TraceEntry | HttpTraceRecord, size: number): void {
     if (size > this.maxBytes) return;
     this.recorded++;
     // Make room: the slot to overwrite, then the oldest ones while over the byte bound.
@@ -90,8 +151,11 @@ export class TraceRecorder {
   query(q: TraceQuery = {}): TraceEntry[] {
     const out: TraceEntry[] = [];
     for (let i = 0; i < this.count; i++) {
-      const e = this.ring[(this.next - this.count + i + this.maxEntries) % this.maxEntries];
+      const slot = (this.next - this.count + i + this.maxEntries) % this.maxEntries;
+      let e = this.ring[slot];
       if (!e) continue;
+      // Built once: the slot keeps the entry for later reads.
+      if (isHttpRecord(e)) this.ring[slot] = e = httpEntry(e);
       if (q.requestId !== undefined && e.requestId !== q.requestId) continue;
       if (q.sinceMs !== undefined && e.startMs + e.durationMs < q.sinceMs) continue;
       if (q.kind !== undefined && e.kind !== q.kind) continue;

@@ -72,3 +72,52 @@ export interface TraceQuery {
   readonly kind?: TraceEntryKind;
   readonly limit?: number;
 }
+
+/** The downstream connection as the trace reads it (the proxy's per-connection info, kept by reference). */
+export interface TraceConnection {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly serverName?: string;
+  readonly listenerName?: string;
+  readonly filterChainName?: string;
+  readonly downstreamTls?: TlsDetails;
+}
+
+/** The route a stream matched, as the trace reads it (the route table's match, kept by reference). */
+export interface TraceRouteMatch {
+  readonly virtualHost: { readonly name?: string };
+  readonly route: { readonly name?: string; readonly match?: TraceRouteMatchSpec };
+}
+
+export interface TraceRouteMatchSpec {
+  readonly prefix?: string;
+  readonly path?: string;
+  readonly safe_regex?: { readonly regex: string };
+  readonly path_separated_prefix?: string;
+}
+
+/**
+ * What a completed HTTP stream leaves in the recorder: one fixed-shape object of values and references
+ * to objects that exist anyway (connection, matched route, upstream TLS). The TraceEntry (addresses as
+ * strings, optional fields, the route's match in words) is built from it only when the trace is read.
+ */
+export interface HttpTraceRecord {
+  readonly conn: TraceConnection;
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly requestId: string | undefined;
+  readonly authority: string;
+  readonly path: string;
+  readonly method: string;
+  readonly routeConfig: string | undefined;
+  readonly matched: TraceRouteMatch | undefined;
+  readonly cluster: string | undefined;
+  readonly upstreamHost: string | undefined;
+  readonly upstreamTls: TlsDetails | undefined;
+  readonly responseCode: number;
+  readonly responseCodeDetails: string;
+  readonly responseFlags: readonly string[];
+  readonly error: string | undefined;
+}

@@ -55,4 +55,36 @@ describe('trace recorder', () => {
     expect(r.enabled).toBe(false);
     expect(r.query()).toEqual([]);
   });
+
+  it('builds an HTTP stream\'s entry from its record when read, in the order /isthmus/trace shows', () => {
+    const r = new TraceRecorder({ maxEntries: 10 });
+    const conn = { remoteAddress: '127.0.0.1', remotePort: 4000, localAddress: '127.0.0.1', localPort: 8080, listenerName: 'http.8080', serverName: 'a.example' };
+    const flags: string[] = [];
+    r.recordHttp({
+      conn, startMs: 5_000, durationMs: 3, requestId: 'rid', authority: 'a.example', path: '/x', method: 'GET',
+      routeConfig: 'rc', matched: { virtualHost: { name: 'vh' }, route: { match: { prefix: '/' } } }, cluster: 'c1',
+      upstreamHost: '10.0.0.1:80', upstreamTls: { sni: 'up.example' }, responseCode: 200, responseCodeDetails: 'via_upstream',
+      responseFlags: flags, error: undefined,
+    });
+    r.recordHttp({
+      conn, startMs: 6_000, durationMs: 1, requestId: undefined, authority: 'a.example', path: '/', method: 'GET',
+      routeConfig: undefined, matched: undefined, cluster: undefined, upstreamHost: undefined, upstreamTls: undefined,
+      responseCode: 404, responseCodeDetails: 'route_not_found', responseFlags: ['NR'], error: undefined,
+    });
+    const [first, second] = r.query();
+    expect(JSON.stringify(first)).toBe(JSON.stringify({
+      kind: 'http', startMs: 5_000, durationMs: 3, listener: 'http.8080', downstreamRemoteAddress: '127.0.0.1:4000',
+      downstreamLocalAddress: '127.0.0.1:8080', downstreamSni: 'a.example', requestId: 'rid', authority: 'a.example', path: '/x',
+      method: 'GET', routeConfig: 'rc', virtualHost: 'vh', routeMatch: 'prefix /', cluster: 'c1', upstreamHost: '10.0.0.1:80',
+      upstreamTls: { sni: 'up.example' }, responseCode: 200, responseCodeDetails: 'via_upstream', responseFlags: [],
+    }));
+    expect(second).toEqual({
+      kind: 'http', startMs: 6_000, durationMs: 1, listener: 'http.8080', downstreamRemoteAddress: '127.0.0.1:4000',
+      downstreamLocalAddress: '127.0.0.1:8080', downstreamSni: 'a.example', authority: 'a.example', path: '/', method: 'GET',
+      responseCode: 404, responseCodeDetails: 'route_not_found', responseFlags: ['NR'],
+    });
+    expect(r.query({ requestId: 'rid' })).toEqual([first]);
+    expect(r.query({ sni: 'up.example' })).toEqual([first]);
+    expect(r.query()[0]).toBe(first); // built once
+  });
 });

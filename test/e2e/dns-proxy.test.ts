@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -10,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../helpers/index.js';
+import { eventually, startProcess, stop } from './helpers/processes.js';
+import type { StartedProcess } from './helpers/processes.js';
 
 /**
  * Istio's DNS proxying (the first seed's ISTIO_META_DNS_CAPTURE and ISTIO_META_DNS_AUTO_ALLOCATE): a
@@ -26,49 +27,6 @@ const DNS_PORT = 20_000 + Math.floor(Math.random() * 20_000);
 // sha-256("lambda.external") placed in 127.240.0.0/16: the same on every run, restart and proxy.
 const LAMBDA_VIP = '127.240.235.80';
 const IS_ROOT = process.getuid?.() === 0;
-
-interface Started {
-  child: ChildProcess;
-  match: RegExpExecArray;
-  output: () => string;
-}
-
-function startProcess(args: string[], ready: RegExp): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${args.join(' ')}\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m, output: () => out });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(t);
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function adminAddress(file: string): Promise<string> {
   const deadline = Date.now() + 10_000;
@@ -112,8 +70,8 @@ describe('DNS proxying: DNS_CAPTURE + DNS_AUTO_ALLOCATE on a sidecar', { timeout
   let upstream: Server;
   let upstreamPort: number;
   let cp: ChildProcess | undefined;
-  let sleep: Started | undefined;
-  let plain: Started | undefined;
+  let sleep: StartedProcess | undefined;
+  let plain: StartedProcess | undefined;
   let server: string;
   let xds: string;
   let sleepAdmin: string;

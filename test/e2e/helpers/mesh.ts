@@ -1,71 +1,23 @@
 // Control planes and xDS proxies as real processes, for the e2e tests of reconnects and revisions.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { CLI, run } from '../../helpers/index.js';
+import { startProcess } from './processes.js';
+import type { StartedProcess } from './processes.js';
 import type { RunResult } from '../../helpers/index.js';
 
-export interface Started {
-  readonly child: ChildProcess;
-  readonly match: RegExpExecArray;
-  output(): string;
-}
-
-/** Starts `isthmus ARGS` and waits for `ready` in its output (stdout or stderr). */
-export function startIsthmus(args: readonly string[], ready: RegExp, timeoutMs = 20_000): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`not ready (${ready}): isthmus ${args.join(' ')}\n${out}`));
-    }, timeoutMs);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m, output: () => out });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code ?? signal}) before ready: isthmus ${args.join(' ')}\n${out}`));
-    });
-  });
-}
-
-/** Stops a child (SIGKILL after 5 s) and waits for its exit. */
-export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(t);
-}
-
-export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+export { eventually, startProcess as startIsthmus, stop as stopChild } from './processes.js';
+export type { StartedProcess as Started } from './processes.js';
 
 export const CONTROL_PLANE_READY = /control plane (\S+) \(([^)]*)\) ready: xDS (127\.0\.0\.1:\d+), management (http:\/\/127\.0\.0\.1:\d+)/;
 
-export interface ControlPlaneProcess extends Started {
+export interface ControlPlaneProcess extends StartedProcess {
   readonly name: string;
   readonly xds: string;
   readonly server: string;
 }
 
 export async function startControlPlane(args: readonly string[]): Promise<ControlPlaneProcess> {
-  const started = await startIsthmus(['controlplane', '--management-address', '127.0.0.1:0', ...args], CONTROL_PLANE_READY);
+  const started = await startProcess(['controlplane', '--management-address', '127.0.0.1:0', ...args], CONTROL_PLANE_READY);
   return { ...started, name: started.match[1] as string, xds: started.match[3] as string, server: started.match[4] as string };
 }
 

@@ -18,12 +18,15 @@ export interface StartedProcess {
   output: () => string;
 }
 
-/** `isthmus ARGS` as a long-running process; resolves once its output matches `ready`. */
-export function startProcess(args: string[], ready: RegExp, timeoutMs = 15_000): Promise<StartedProcess> {
+/** `isthmus ARGS` as a long-running process; resolves once its output (stdout or stderr) matches `ready`. */
+export function startProcess(args: readonly string[], ready: RegExp, timeoutMs = 15_000): Promise<StartedProcess> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${args.join(' ')}\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not ready (${ready}): isthmus ${args.join(' ')}\n${out}`));
+    }, timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
@@ -34,7 +37,10 @@ export function startProcess(args: string[], ready: RegExp, timeoutMs = 15_000):
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code ?? signal}) before ready: isthmus ${args.join(' ')}\n${out}`));
+    });
   });
 }
 

@@ -3,7 +3,7 @@ export * from './store/index.js';
 export * from './management/index.js';
 export { ControlPlane } from './controlplane.js';
 export type { ControlPlaneOptions } from './controlplane.js';
-export { proxyNodeOf, proxyDisplayName } from './node.js';
+export { proxyNodeOf, proxyDisplayName, parsePortMap } from './node.js';
 export {
   buildVmResources, vmBootstrap, vmSni, parseVmHostPort, parseVmTranscode, formatVmTranscode, VM_METADATA, VM_DEFAULT_LISTEN,
 } from './translate/index.js';

@@ -27,6 +27,16 @@ export function proxyIpOf(idParts: readonly string[], meta: Record<string, unkno
   return fromId && isIP(fromId) !== 0 ? fromId : undefined;
 }
 
+/** Isthmus' PORT_MAP node metadata, "80:8080,443:8443": service (or inbound) port -> listener (or app) port. */
+export function parsePortMap(value: unknown): Record<number, number> {
+  const portMap: Record<number, number> = {};
+  for (const pair of (str(value) ?? '').split(',').filter(Boolean)) {
+    const [from, to] = pair.split(':').map(Number);
+    if (Number.isInteger(from) && Number.isInteger(to)) portMap[from as number] = to as number;
+  }
+  return portMap;
+}
+
 /**
  * What the control plane knows about a proxy from its xDS node, as istiod reads it: the id
  * `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` and ISTIO_META_* metadata (NAMESPACE,
@@ -44,11 +54,7 @@ export function proxyNodeOf(node: XdsNode): ProxyNode {
   if (meta.LABELS && typeof meta.LABELS === 'object') {
     for (const [k, v] of Object.entries(meta.LABELS as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;
   }
-  const portMap: Record<number, number> = {};
-  for (const pair of (str(meta.PORT_MAP) ?? '').split(',').filter(Boolean)) {
-    const [from, to] = pair.split(':').map(Number);
-    if (Number.isInteger(from) && Number.isInteger(to)) portMap[from as number] = to as number;
-  }
+  const portMap = parsePortMap(meta.PORT_MAP);
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') metadata[k] = v;
   const network = str(meta.NETWORK);

@@ -3,16 +3,14 @@
  * proxy-status rows and proxy-config views. Pure functions of the control plane's state.
  */
 import type { ServiceView } from './management/index.js';
-import { proxyDisplayName } from './node.js';
+import { proxyDisplayName, proxyIpOf } from './node.js';
 import { versionOfRevision } from './revision.js';
-import { clusterRows, endpointRows, listenerRows, routeRows } from './translate/index.js';
+import { ADMIN_ADDRESS_METADATA, clusterRows, endpointRows, listenerRows, routeRows } from './translate/index.js';
 import type { RegistryService, TranslateResult } from './translate/index.js';
 import type { ProxyStatus } from './xds/index.js';
 
-/** The proxy's admin address (ip:port) in its node metadata, as `isthmus proxy` sends it. */
-export const ADMIN_ADDRESS_KEY = 'ISTHMUS_ADMIN_ADDRESS';
 /** Node metadata proxy-status -o json shows: what a client needs to send through or reach a proxy. */
-const PROXY_STATUS_METADATA = ['NAMESPACE', 'PROXY_TYPE', 'LABELS', 'PORT_MAP', 'HTTP_PROXY_PORT', 'INSTANCE_IPS', 'ROUTER_MODE', ADMIN_ADDRESS_KEY];
+const PROXY_STATUS_METADATA = ['NAMESPACE', 'PROXY_TYPE', 'LABELS', 'PORT_MAP', 'HTTP_PROXY_PORT', 'INSTANCE_IPS', 'ROUTER_MODE', ADMIN_ADDRESS_METADATA];
 
 export function serviceViews(services: readonly RegistryService[]): ServiceView[] {
   return services.map((s) => ({
@@ -33,8 +31,8 @@ export function serviceViews(services: readonly RegistryService[]): ServiceView[
  */
 export function proxyStatusRows(statuses: readonly ProxyStatus[], controlPlane: { name: string; revision?: string | undefined }): unknown[] {
   return statuses.map((s) => {
-    const admin = s.metadata[ADMIN_ADDRESS_KEY];
-    const ip = s.nodeId.split('~').length === 4 ? s.nodeId.split('~')[1] : undefined;
+    const admin = s.metadata[ADMIN_ADDRESS_METADATA];
+    const ip = proxyIpOf(s.nodeId.split('~'), s.metadata);
     const metadata = Object.fromEntries(PROXY_STATUS_METADATA.filter((k) => s.metadata[k] !== undefined).map((k) => [k, s.metadata[k]]));
     return {
       name: proxyDisplayName(s.nodeId),

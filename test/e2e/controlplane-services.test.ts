@@ -1,13 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../helpers/index.js';
-import { eventually, startProcess, stop } from './helpers/processes.js';
+import { accepts, adminAddress, eventually, startProcess, stop } from './helpers/processes.js';
 import type { StartedProcess } from './helpers/processes.js';
 
 /**
@@ -41,27 +40,6 @@ spec:
     targetPort: 8080
     protocol: TCP
 `;
-
-async function adminAddress(file: string): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
-    if (Date.now() > deadline) throw new Error(`no admin address in ${file}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return `http://${readFileSync(file, 'utf8').trim()}`;
-}
-
-/** Whether a TCP connection to host:port is accepted. */
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 const text = async (url: string): Promise<string> => (await fetch(url)).text();
 

@@ -1,15 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { getServers } from 'node:dns';
 import { Resolver } from 'node:dns/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../helpers/index.js';
-import { eventually, startProcess, stop } from './helpers/processes.js';
+import { accepts, adminAddress, eventually, startProcess, stop } from './helpers/processes.js';
 import type { StartedProcess } from './helpers/processes.js';
 
 /**
@@ -27,26 +26,6 @@ const DNS_PORT = 20_000 + Math.floor(Math.random() * 20_000);
 // sha-256("lambda.external") placed in 127.240.0.0/16: the same on every run, restart and proxy.
 const LAMBDA_VIP = '127.240.235.80';
 const IS_ROOT = process.getuid?.() === 0;
-
-async function adminAddress(file: string): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
-    if (Date.now() > deadline) throw new Error(`no admin address in ${file}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return `http://${readFileSync(file, 'utf8').trim()}`;
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 function resolverAt(server: string): Resolver {
   const r = new Resolver({ timeout: 4000, tries: 1 });

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/index.js';
+import { accepts } from './helpers/processes.js';
 
 interface ExampleRun { code: number | null; stdout: string; stderr: string }
 
@@ -17,18 +18,6 @@ function runExample(name: string): Promise<ExampleRun> {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** True when something accepts connections on host:port. */
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
   });
 }
 
@@ -45,7 +34,7 @@ describe('examples', { timeout: 180_000 }, () => {
     expect(run.stdout).toMatch(/HTTP\/1\.1 200/);
     expect(run.stdout).toMatch(/every check passed/);
     for (const [host, port] of [['127.0.20.1', 15014], ['127.0.10.1', 15010], ['127.0.20.2', 8443], ['127.0.10.2', 8080], ['127.0.20.100', 8443]] as const) {
-      expect(await listening(host, port), `${host}:${port} still listening`).toBe(false);
+      expect(await accepts(host, port), `${host}:${port} still listening`).toBe(false);
     }
     const workDir = workDirOf(run.stdout);
     expect(workDir).toBeDefined();
@@ -60,7 +49,7 @@ describe('examples', { timeout: 180_000 }, () => {
     expect(run.stdout).toMatch(/a journey across the mesh awaits you/);
     expect(run.stdout).toMatch(/every check passed/);
     for (const [host, port] of [['127.0.30.1', 15014], ['127.0.30.2', 15443], ['127.0.30.100', 8080]] as const) {
-      expect(await listening(host, port), `${host}:${port} still listening`).toBe(false);
+      expect(await accepts(host, port), `${host}:${port} still listening`).toBe(false);
     }
     expect(existsSync(workDirOf(run.stdout) as string)).toBe(false);
   });
@@ -86,7 +75,7 @@ describe('examples', { timeout: 180_000 }, () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const [host, port] of [['127.0.20.1', 15014], ['127.0.10.2', 8080], ['127.0.30.2', 15443], ['127.0.30.100', 8080]] as const) {
-      expect(await listening(host, port), `${host}:${port} still listening`).toBe(false);
+      expect(await accepts(host, port), `${host}:${port} still listening`).toBe(false);
     }
     for (const match of stdout.matchAll(/work dir (\S+)/g)) expect(existsSync(match[1] as string)).toBe(false);
   });

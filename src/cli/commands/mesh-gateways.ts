@@ -18,6 +18,8 @@ interface TypeState {
 export interface StatusRow {
   readonly name: string;
   readonly nodeId: string;
+  /** The proxy's instance IP, as the control plane reads it (INSTANCE_IPS, else the node id). */
+  readonly ip?: string;
   readonly types: Readonly<Record<string, TypeState>>;
   readonly labels?: Readonly<Record<string, string>>;
   readonly metadata?: Readonly<Record<string, unknown>>;
@@ -71,7 +73,7 @@ export function findGateway(rows: readonly StatusRow[], options: { namespace: st
   return {
     name: match.name,
     nodeId: match.nodeId,
-    ip: match.nodeId.split('~')[1] || '127.0.0.1',
+    ip: match.ip || '127.0.0.1',
     ...(labels ? { labels } : {}),
     ...(typeof sa === 'string' && sa ? { serviceAccount: sa } : {}),
   };

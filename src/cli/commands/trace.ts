@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Command } from 'commander';
 import { IsthmusError, formatTable, parseDuration } from '../../common/index.js';
-import { ManagementClient } from '../../controlplane/index.js';
+import { ManagementClient, parsePortMap } from '../../controlplane/index.js';
 import { diagnoseTrace } from '../../proxy/index.js';
 import type { TraceDiagnosis, TraceEntry, TraceHop } from '../../proxy/index.js';
 import { action, collect, emit } from '../action.js';
@@ -72,15 +72,6 @@ function findWorkload(all: ContextProxies[], from: string): { context: string; p
   return pick;
 }
 
-/** PORT_MAP "80:8080,443:8443" -> the listener port for a service port. */
-function mappedPort(portMap: unknown, port: number): number {
-  for (const pair of String(portMap ?? '').split(',')) {
-    const [from, to] = pair.split(':').map(Number);
-    if (from === port && to) return to;
-  }
-  return port;
-}
-
 /** Sends the request through the workload's proxy: its HTTP proxy listener, else its listener for the URL's port. */
 function send(url: URL, proxy: ProxyRow, headers: Record<string, string>, timeoutMs: number): Promise<ClientResult> {
   const meta = proxy.metadata ?? {};
@@ -88,7 +79,7 @@ function send(url: URL, proxy: ProxyRow, headers: Record<string, string>, timeou
   const urlPort = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const viaProxy = Number.isInteger(httpProxyPort) && httpProxyPort > 0 && url.protocol === 'http:';
   const host = viaProxy ? '127.0.0.1' : (proxy.ip ?? '127.0.0.1');
-  const port = viaProxy ? httpProxyPort : mappedPort(meta.PORT_MAP, urlPort);
+  const port = viaProxy ? httpProxyPort : parsePortMap(meta.PORT_MAP)[urlPort] || urlPort;
   const via = `${host}:${port}${viaProxy ? ' (HTTP proxy listener)' : ''}`;
   const start = Date.now();
   return new Promise((resolve) => {

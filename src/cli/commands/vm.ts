@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { IsthmusError, formatTable, parseDuration, writeFileAtomic } from '../../common/index.js';
 import {
-  VM_DEFAULT_LISTEN, VM_METADATA, buildVmResources, formatVmTranscode, parseVmHostPort, parseVmTranscode, vmBootstrap,
+  VM_DEFAULT_LISTEN, VM_METADATA, buildVmResources, formatVmTranscode, parsePortMap, parseVmHostPort, parseVmTranscode, vmBootstrap,
 } from '../../controlplane/index.js';
 import type { HostPort, ManagementClient, VmJoinResources, VmTranscode } from '../../controlplane/index.js';
 import { action, collect, outputFormat } from '../action.js';
@@ -52,7 +52,7 @@ function dialable(address: string, client: ManagementClient): string {
   return `${new URL(client.server).hostname}:${parsed.port}`;
 }
 
-interface StatusRow { name: string; nodeId: string; portMap?: string }
+interface StatusRow { name: string; nodeId: string; ip?: string; portMap?: string }
 
 /** The seed's istio-eastwestgateway: a connected router proxy; its IP from the node id, 15443 through its port map. */
 async function discoverGateway(client: ManagementClient): Promise<HostPort> {
@@ -63,13 +63,7 @@ async function discoverGateway(client: ManagementClient): Promise<HostPort> {
       hint: 'pass --east-west-gateway HOST:PORT (the address the VM reaches the gateway\'s 15443 port at), or start the gateway: isthmus proxy --xds ... --proxy-type router --node-id router~IP~istio-eastwestgateway-1.istio-system~istio-system.svc.cluster.local --label istio=eastwestgateway',
     });
   }
-  const ip = gateway.nodeId.split('~')[1] ?? '127.0.0.1';
-  let port = 15443;
-  for (const pair of (gateway.portMap ?? '').split(',')) {
-    const [from, to] = pair.split(':').map(Number);
-    if (from === 15443 && to) port = to;
-  }
-  return { host: ip, port };
+  return { host: gateway.ip ?? '127.0.0.1', port: parsePortMap(gateway.portMap)[15443] || 15443 };
 }
 
 function transcodes(values: readonly string[]): VmTranscode[] {

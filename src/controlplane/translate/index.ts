@@ -2,7 +2,7 @@
  * Translation of Istio configuration into Envoy v3 resources for one proxy, after Istio's
  * pilot/pkg/networking/core. Pure functions: no I/O, no sockets, deterministic output.
  */
-export { translate, meshConfigOf } from './translate.js';
+export { translate, meshConfigOf, ADMIN_ADDRESS_METADATA } from './translate.js';
 export type { TranslateResult, ResourceVersions } from './translate.js';
 export { pathNormalizationFields, withPathNormalization } from './filters.js';
 export { buildAuthorization, authorizationPoliciesFor, rulePolicy, stringMatcherWithPrefix, withAuthorization } from './authorization.js';

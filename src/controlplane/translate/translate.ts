@@ -152,9 +152,12 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
   return { listeners, routes, clusters };
 }
 
-/** Where the proxy's admin listens, as `isthmus proxy` reports it (ISTHMUS_ADMIN_ADDRESS ip:port); Envoy's default otherwise. */
+/** Node metadata in which `isthmus proxy` reports its admin address (ip:port). */
+export const ADMIN_ADDRESS_METADATA = 'ISTHMUS_ADMIN_ADDRESS';
+
+/** Where the proxy's admin listens, as `isthmus proxy` reports it; Envoy's default otherwise. */
 function adminAddressOf(proxy: ProxyNode): { address: string; port: number } | undefined {
-  const value = proxy.metadata?.['ISTHMUS_ADMIN_ADDRESS'];
+  const value = proxy.metadata?.[ADMIN_ADDRESS_METADATA];
   const m = value ? /^(.+):(\d+)$/.exec(value) : null;
   return m ? { address: m[1] as string, port: Number(m[2]) } : undefined;
 }

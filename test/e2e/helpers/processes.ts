@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { CLI } from '../../helpers/index.js';
 
 /** A free port on 127.0.0.1, released before it is returned. */
@@ -70,4 +71,26 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
  */
 export async function healthPortMap(): Promise<string> {
   return `15021:${await freePort()},15090:${await freePort()}`;
+}
+
+/** The admin URL a proxy wrote to its --admin-address-path file, once it is there (10 s at most). */
+export async function adminAddress(file: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
+    if (Date.now() > deadline) throw new Error(`no admin address in ${file}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return `http://${readFileSync(file, 'utf8').trim()}`;
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+export function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

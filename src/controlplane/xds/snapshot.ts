@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ProtoError, encodeAny } from '../../envoy/index.js';
 import type { EncodedAny } from '../../envoy/index.js';
 import { checkConsistency } from './consistency.js';
+import { EncodeMemo } from './encode-memo.js';
 import type { ConsistencyResult } from './consistency.js';
 import { XdsError } from './errors.js';
 import { PUSH_ORDER, XDS_TYPES, resourceNameOf, shortTypeName } from './resource-types.js';
@@ -48,6 +49,7 @@ export class Snapshot {
 
   constructor(input: SnapshotInput) {
     const entries = new Map<XdsTypeUrl, TypeEntry>();
+    ENCODED.reserve(PUSH_ORDER.reduce((n, typeUrl) => n + (input[typeUrl]?.resources.length ?? 0), 0));
     for (const typeUrl of PUSH_ORDER) {
       const given = input[typeUrl];
       const resources = new Map<string, SnapshotResource>();
@@ -94,7 +96,14 @@ export class Snapshot {
   }
 }
 
+/** Encodings shared by every snapshot this process builds (the same JSON text always encodes the same). */
+const ENCODED = new EncodeMemo<SnapshotResource>();
+
 function encodeResource(typeUrl: XdsTypeUrl, json: Json, index: number): SnapshotResource {
+  return ENCODED.get(`${typeUrl}\n${JSON.stringify(json)}`, () => encodeResourceOnce(typeUrl, json, index));
+}
+
+function encodeResourceOnce(typeUrl: XdsTypeUrl, json: Json, index: number): SnapshotResource {
   const name = resourceNameOf(typeUrl, json);
   const where = `${shortTypeName(typeUrl)} resource ${typeof name === 'string' && name ? `"${name}"` : `#${index}`}`;
   if (typeof name !== 'string' || name === '') {

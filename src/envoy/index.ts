@@ -7,7 +7,7 @@ export type { LoadedBootstrap } from './bootstrap.js';
 export type * from './types.js';
 export {
   encodeAny, decodeAny, encodeMessage, decodeMessage, preloadEnvoyProtos, ProtoError, jsonName, protoIncludeDirs, CORE_PROTO_FILES,
-  ADS_SERVICE_NAME, discoveryCodec,
+  ADS_SERVICE_NAME, discoveryCodec, packResources,
 } from './proto/index.js';
 export type {
   EncodedAny, ProtoErrorCode, XdsNode, RpcStatus, DiscoveryRequest, DiscoveryResponse, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource,

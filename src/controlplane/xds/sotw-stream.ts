@@ -1,4 +1,5 @@
-import type { DiscoveryRequest, DiscoveryResponse } from '../../envoy/index.js';
+import { packResources } from '../../envoy/index.js';
+import type { DiscoveryRequest, DiscoveryResponse, EncodedAny } from '../../envoy/index.js';
 import { judgeRequest } from './ack.js';
 import type { SentResponse } from './ack.js';
 import { PUSH_ORDER, isXdsTypeUrl, shortTypeName } from './resource-types.js';
@@ -6,6 +7,26 @@ import type { XdsTypeUrl } from './resource-types.js';
 import type { Snapshot } from './snapshot.js';
 import type { StreamContext } from './stream-context.js';
 import { Subscription } from './subscription.js';
+
+/**
+ * Resource lists by snapshot, type and subscription: proxies that share a snapshot and subscribe alike
+ * get the same packed list, encoded once (see packResources). A few distinct subscriptions per snapshot
+ * are expected (per proxy kind); past the bound, lists are packed per stream again.
+ */
+const SELECTIONS = new WeakMap<Snapshot, Map<string, EncodedAny[]>>();
+const MAX_SELECTIONS_PER_SNAPSHOT = 64;
+
+function selectAnys(snapshot: Snapshot, typeUrl: XdsTypeUrl, subscription: Subscription): EncodedAny[] {
+  let bySubscription = SELECTIONS.get(snapshot);
+  if (!bySubscription) SELECTIONS.set(snapshot, (bySubscription = new Map()));
+  const key = `${typeUrl} ${subscription.key()}`;
+  let anys = bySubscription.get(key);
+  if (!anys) {
+    anys = subscription.select(snapshot.resources(typeUrl)).map((r) => r.any);
+    if (bySubscription.size < MAX_SELECTIONS_PER_SNAPSHOT) bySubscription.set(key, packResources(anys));
+  }
+  return anys;
+}
 
 interface TypeState {
   readonly subscription: Subscription;
@@ -84,12 +105,12 @@ export class SotwStream {
     const version = snapshot.version(typeUrl);
     if (this.context.rejected.isRejected(this.context.connectionId, typeUrl, version)) return;
     if (!requested && state.sent?.version === version) return;
-    const resources = state.subscription.select(snapshot.resources(typeUrl));
+    const resources = selectAnys(snapshot, typeUrl, state.subscription);
     const nonce = this.context.nextNonce();
     state.sent = { nonce, version };
     this.send({
       version_info: version,
-      resources: resources.map((r) => r.any),
+      resources,
       type_url: typeUrl,
       nonce,
       control_plane: { identifier: this.context.controlPlaneId },

@@ -10,12 +10,15 @@ export class Subscription {
   readonly names = new Set<string>();
   private legacyWildcard = false;
   private started = false;
+  /** key(), kept until the subscription changes: SotW pushes look it up per stream. */
+  private cachedKey: string | undefined;
 
   constructor(private readonly typeUrl: string) {}
 
   /** SotW: every request carries the full list. Returns whether the subscription changed. */
   replace(resourceNames: readonly string[]): boolean {
     const before = this.key();
+    this.cachedKey = undefined;
     if (!this.started && resourceNames.length === 0 && WILDCARD_CAPABLE.has(this.typeUrl)) {
       this.legacyWildcard = true;
     } else if (!(this.legacyWildcard && resourceNames.length === 0)) {
@@ -30,6 +33,7 @@ export class Subscription {
 
   /** Delta: requests carry changes. Returns the names the client dropped. */
   change(subscribe: readonly string[], unsubscribe: readonly string[]): string[] {
+    this.cachedKey = undefined;
     if (!this.started && subscribe.length === 0 && WILDCARD_CAPABLE.has(this.typeUrl)) this.wildcard = true;
     this.started = true;
     for (const name of subscribe) {
@@ -65,6 +69,7 @@ export class Subscription {
 
   /** A comparable description, to tell whether a response still matches the subscription. */
   key(): string {
-    return `${this.wildcard ? '*' : ''}|${[...this.names].sort().join(',')}`;
+    this.cachedKey ??= `${this.wildcard ? '*' : ''}|${[...this.names].sort().join(',')}`;
+    return this.cachedKey;
   }
 }

@@ -2,6 +2,7 @@ import type protobuf from 'protobufjs';
 import { ProtoError } from './errors.js';
 import { ProtoToJson } from './from-proto.js';
 import { envoyProtos } from './registry.js';
+import { packedResources, spliceDiscoveryResponse } from './packed-response.js';
 import { JsonToProto } from './to-proto.js';
 import type { EncodedAny } from './to-proto.js';
 
@@ -141,6 +142,8 @@ export const discoveryCodec = {
     return request;
   },
   encodeResponse(response: DiscoveryResponse): Buffer {
+    const packed = packedResources(response.resources);
+    if (packed) return spliceDiscoveryResponse(packed, response);
     return asBuffer(type('DiscoveryResponse').encode(response).finish());
   },
   decodeResponse(bytes: Uint8Array): DiscoveryResponse {

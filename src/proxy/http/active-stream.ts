@@ -154,7 +154,6 @@ export class ActiveStream implements StreamInfo {
       const invalid = validateRequest(this.req, this.downstreamProtocol === 'HTTP/2', this.shared.requestLimits)
         ?? (this.head.authority && !validAuthority(this.head.authority) ? { status: 400, details: 'invalid_authority' } as const : undefined);
       if (invalid) return this.refuse(invalid);
-      if (this.downstreamProtocol !== 'HTTP/2' && /(^|,)\s*close\s*(,|$)/i.test(firstValue(this.req.headers.connection) ?? '')) closeAfterResponse(this.req);
       // Envoy with allow_absolute_url false: the path does not start with "/", 404 absolute_path_rejected.
       if (this.absolutePathRejected) return this.localReply({ status: 404 }, 'absolute_path_rejected');
       if (!this.head.authority) return this.localReply({ status: 400, body: 'missing host header', responseFlag: 'DPE' }, 'missing_host_header');

@@ -87,8 +87,9 @@ export function validAuthority(authority: string): boolean {
 }
 
 /**
- * HTTP/1 connections that end after the current response (a refused request, or `connection: close`):
- * requests Node already parsed behind it on the same connection are not run, as Envoy stops reading.
+ * HTTP/1 connections that end after the current response (a refused request): requests Node already
+ * parsed behind it on the same connection are not run, and a parse error in the bytes after it gets no
+ * second answer, as Envoy stops reading there. (llhttp itself refuses data after `connection: close`.)
  */
 const closing = new WeakSet<object>();
 
@@ -98,4 +99,9 @@ export function closeAfterResponse(req: IncomingMessage | Http2ServerRequest): v
 
 export function connectionClosing(req: IncomingMessage | Http2ServerRequest): boolean {
   return req.httpVersion !== '2.0' && closing.has(req.socket);
+}
+
+/** For the codec's error handler: the connection already has its last response on the way. */
+export function socketClosing(socket: object): boolean {
+  return closing.has(socket);
 }

@@ -13,7 +13,7 @@ import type { HttpFilter } from '../http/filter.js';
 import type { HcmShared } from '../http/hcm-shared.js';
 import { internalAddressMatcher } from '../http/internal-address.js';
 import { normalizationOptions } from '../http/path-normalization.js';
-import { requestLimits } from '../http/request-validation.js';
+import { requestLimits, socketClosing } from '../http/request-validation.js';
 import { compileRetryPolicy } from '../http/retry.js';
 import type { CompiledRetryPolicy } from '../http/retry.js';
 import { RouteTable } from '../http/route-table.js';
@@ -133,6 +133,9 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
   // One over the limit, so a request past it is seen (and answered 431) rather than cut short by Node.
   http1.maxHeadersCount = limits.maxHeadersCount + 1;
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Bytes after a request that ends the connection (a refused one, or connection: close): the
+    // response on its way closes the connection; a second answer would interleave with it.
+    if (err.code === 'HPE_CLOSED_CONNECTION' || socketClosing(socket)) return;
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     if ((socket as Socket).writable) socket.end(`HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     else socket.destroy();

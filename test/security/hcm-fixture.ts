@@ -38,6 +38,8 @@ export interface HcmFixture {
   /** Every request the upstream received, in order. */
   readonly upstream: UpstreamRequest[];
   readonly proxy: ProxyServer;
+  /** The listener specs applied (to send an LDS update with one of them changed). */
+  readonly listeners: readonly ListenerSpec[];
   /** Upstream requests whose target contains `marker`. */
   reached(marker: string): UpstreamRequest[];
   stop(): Promise<void>;
@@ -54,12 +56,27 @@ export function hcmConfig(name: string, extra: Record<string, unknown> = {}): Re
   };
 }
 
+/** The Listener resource of a spec, on 127.0.0.1 and a port the kernel picks. */
+export function listenerResource(l: ListenerSpec): Record<string, unknown> {
+  return {
+    name: l.name,
+    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    ...(l.listenerFilters ? { listener_filters: l.listenerFilters } : {}),
+    filter_chains: [{
+      ...(l.filterChainMatch ? { filter_chain_match: l.filterChainMatch } : {}),
+      ...(l.transportSocket ? { transport_socket: l.transportSocket } : {}),
+      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcmConfig(l.name, l.hcm) }],
+    }],
+  };
+}
+
 /** `listeners` may be a function of the fixture's directory (for access log files). */
 export async function startHcmFixture(specs: readonly ListenerSpec[] | ((dir: string) => readonly ListenerSpec[])): Promise<HcmFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-security-hcm-'));
   const listeners = typeof specs === 'function' ? specs(dir) : specs;
   const upstream: UpstreamRequest[] = [];
-  const app: Server = createServer((req, res) => {
+  // Large header limits upstream, so what the proxy lets through is what the upstream sees.
+  const app: Server = createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -76,22 +93,14 @@ export async function startHcmFixture(specs: readonly ListenerSpec[] | ((dir: st
   const cluster = { name: 'app', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: appPort } } } }] }] } };
   const clusters = await proxy.dynamic.applyClusters([cluster] as never, 'c1');
   if (clusters.error) throw new Error(clusters.error);
-  const applied = await proxy.dynamic.applyListeners(listeners.map((l) => ({
-    name: l.name,
-    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-    ...(l.listenerFilters ? { listener_filters: l.listenerFilters } : {}),
-    filter_chains: [{
-      ...(l.filterChainMatch ? { filter_chain_match: l.filterChainMatch } : {}),
-      ...(l.transportSocket ? { transport_socket: l.transportSocket } : {}),
-      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcmConfig(l.name, l.hcm) }],
-    }],
-  })) as never, 'l1');
+  const applied = await proxy.dynamic.applyListeners(listeners.map(listenerResource) as never, 'l1');
   if (applied.error) throw new Error(applied.error);
   return {
     dir,
     ports: proxy.listenerPorts(),
     upstream,
     proxy,
+    listeners,
     reached: (marker) => upstream.filter((r) => r.url.includes(marker)),
     async stop() {
       await proxy.stop(0);

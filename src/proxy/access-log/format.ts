@@ -61,6 +61,7 @@ export function evaluate(part: Exclude<FormatPart, string>, entry: AccessLogEntr
   return typeof value === 'string' && part.maxLength !== undefined ? value.slice(0, part.maxLength) : value;
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const UNSAFE_TEXT = /[\x00-\x1f\x7f-\x9f"\\]/g;
 const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
 

@@ -42,6 +42,7 @@ export function requestLimits(config: HttpConnectionManager, path: string): Requ
 
 // RFC 9110 5.1 token, and 5.5 field-value (VCHAR, SP, HTAB, obs-text): no CR, LF, NUL or other controls.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const INVALID_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** RFC 3986 authority characters (host, port, userinfo, IP literal), as Envoy's authority check allows. */
 const AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;

@@ -66,6 +66,11 @@ describe('HTTP/2 headers that are invalid in HTTP/1 never reach an HTTP/1 upstre
     await refusedOrDropped(path, h2Get(path).map(([n, v]) => [n, n === ':authority' ? 'app.test\r\nx-admin: true' : v]), false);
   });
 
+  it('a space in :path (a second request line on HTTP/1): refused, not forwarded', async () => {
+    const path = '/h2-bad-path-space HTTP/1.1';
+    await refusedOrDropped('h2-bad-path-space', h2Get(path), false);
+  });
+
   it.each([
     ['a space in the name', ['x user', 'alice']],
     ['a colon in the name', ['x:user', 'alice']],

@@ -6,6 +6,8 @@
  * the upstream. Requests pipelined behind a `connection: close` request are not run. And Node's
  * lenient parser stays off even when the process is started with NODE_OPTIONS=--insecure-http-parser.
  */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -105,11 +107,30 @@ describe('HTTP/1 request smuggling is refused at the edge', () => {
   });
 });
 
+/** A plain Node HTTP server with default options in a process started with these env vars; its port. */
+async function plainNodeServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
+  const script = "require('node:http').createServer((q, s) => s.end('lenient')).listen(0, '127.0.0.1', function () { console.log('port=' + this.address().port); });";
+  const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /port=(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${out}`)));
+  });
+  return { child, port };
+}
+
 describe('the strict parser stays on under NODE_OPTIONS=--insecure-http-parser', () => {
   let dir: string;
   let app: Server;
   let proxy: RunningProxy | undefined;
+  let plain: ChildProcess | undefined;
+  let plainPort: number;
   const seen: string[] = [];
+  const lenientEnv = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --insecure-http-parser`.trim() };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'isthmus-insecure-parser-'));
@@ -138,16 +159,18 @@ static_resources:
   - name: app
     type: STATIC
     load_assignment: { cluster_name: app, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${appPort} } } } }] }] }
-`, { env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --insecure-http-parser`.trim() } });
+`, { env: lenientEnv });
+    ({ child: plain, port: plainPort } = await plainNodeServer(lenientEnv));
   });
   afterAll(async () => {
+    plain?.kill();
     await proxy?.stop();
     await new Promise((r) => app?.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the process runs with the flag (Node warns), yet bare LF, obs-fold and a split Transfer-Encoding are 400', async () => {
-    expect(proxy?.output()).toMatch(/insecure HTTP parsing/i);
+  it('a default Node server under the flag accepts bare LF; the proxy under the same flag still answers 400', async () => {
+    expect((await rawExchange(plainPort, 'GET /lenient HTTP/1.1\nhost: app.test\nconnection: close\n\n')).status).toBe(200);
     const port = proxy?.listenerPort('http') as number;
     for (const [marker, bytes] of [
       ['lenient-lf', 'GET /lenient-lf HTTP/1.1\nhost: app.test\n\n'],

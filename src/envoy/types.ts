@@ -169,6 +169,8 @@ export interface HttpConnectionManager {
   path_with_escaped_slashes_action?: 'IMPLEMENTATION_SPECIFIC_DEFAULT' | 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
   forward_client_cert_details?: 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
   set_current_client_cert_details?: { subject?: boolean; cert?: boolean; chain?: boolean; dns?: boolean; uri?: boolean };
+  /** Peers whose x-envoy-* headers are trusted with use_remote_address; loopback only when unset. */
+  internal_address_config?: { unix_sockets?: boolean; cidr_ranges?: CidrRange[] };
   via?: string;
 }
 export interface TcpProxy {

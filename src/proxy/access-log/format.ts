@@ -61,8 +61,23 @@ export function evaluate(part: Exclude<FormatPart, string>, entry: AccessLogEntr
   return typeof value === 'string' && part.maxLength !== undefined ? value.slice(0, part.maxLength) : value;
 }
 
-/** Renders parts as text; an unset value prints `empty` ("-", or "" with omit_empty_values). */
-export function renderText(parts: readonly FormatPart[], entry: AccessLogEntry, empty: string): string {
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
+const UNSAFE_TEXT = /[\x00-\x1f\x7f-\x9f"\\]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
+
+/**
+ * A peer-controlled value in a text log line: control characters (C0, DEL, C1), quotes and backslashes
+ * are escaped, so a value cannot start a new line or close a quoted field and add its own.
+ */
+export function escapeText(value: string): string {
+  return value.replace(UNSAFE_TEXT, (c) => SHORT_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Renders parts as text; an unset value prints `empty` ("-", or "" with omit_empty_values). Text logs
+ * escape values; JSON values are left as they are (JSON.stringify escapes them).
+ */
+export function renderText(parts: readonly FormatPart[], entry: AccessLogEntry, empty: string, escape = false): string {
   let out = '';
   for (const part of parts) {
     if (typeof part === 'string') {
@@ -70,7 +85,7 @@ export function renderText(parts: readonly FormatPart[], entry: AccessLogEntry, 
       continue;
     }
     const value = evaluate(part, entry);
-    out += value === undefined ? empty : String(value);
+    out += value === undefined ? empty : escape && typeof value === 'string' ? escapeText(value) : String(value);
   }
   return out;
 }
@@ -84,7 +99,7 @@ export interface TextFormatOptions {
 export function compileTextFormat(format: string, options: TextFormatOptions = {}): (entry: AccessLogEntry) => string {
   const parts = parseFormat(format);
   const empty = options.omitEmptyValues ? '' : '-';
-  return (entry) => renderText(parts, entry, empty);
+  return (entry) => renderText(parts, entry, empty, true);
 }
 
 /** Compiles a format string with Envoy's defaults: unset values print "-". */

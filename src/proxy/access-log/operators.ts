@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { AccessLogEntry } from './entry.js';
 import { AccessLogConfigError } from './errors.js';
 import { compileTimeFormat } from './strftime.js';
+import { sanitizeServerName } from '../listener/server-name.js';
 
 /**
  * Envoy's command operators (%NAME(ARG):LEN%), each compiled once into a function of the entry.
@@ -64,7 +65,7 @@ const SIMPLE: Record<string, Operator> = {
   DOWNSTREAM_LOCAL_ADDRESS: (e) => nonEmpty(e.downstreamLocalAddress),
   DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT: (e) => withoutPort(e.downstreamLocalAddress),
   DOWNSTREAM_LOCAL_PORT: (e) => justPort(e.downstreamLocalAddress),
-  REQUESTED_SERVER_NAME: (e) => nonEmpty(e.requestedServerName),
+  REQUESTED_SERVER_NAME: (e) => (e.requestedServerName ? sanitizeServerName(e.requestedServerName) : undefined),
   ROUTE_NAME: (e) => nonEmpty(e.routeName),
   DOWNSTREAM_PEER_URI_SAN: (e) => sans(e.downstreamPeerUriSan),
   DOWNSTREAM_LOCAL_URI_SAN: (e) => sans(e.downstreamLocalUriSan),

@@ -72,7 +72,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     });
   };
 
-  const server = createServer(respond);
+  // Strict parsing even under NODE_OPTIONS=--insecure-http-parser, as on the listeners.
+  const server = createServer({ insecureHTTPParser: false }, respond);
   server.on('connection', (socket: Socket) => connectionIds.set(socket, ++nextConnectionId));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>

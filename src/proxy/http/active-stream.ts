@@ -14,6 +14,9 @@ import { renderLocalReply } from './local-reply.js';
 import { normalizeRequestPath } from './path-normalization.js';
 import { pipeBody } from './pipe-body.js';
 import { parseAbsoluteTarget } from './request-target.js';
+import { closeAfterResponse, connectionClosing, validAuthority, validateRequest } from './request-validation.js';
+import type { Rejection } from './request-validation.js';
+import { forwardClientCert } from './xfcc.js';
 import { backOffMs } from './retry.js';
 import type { MatchedRoute } from './route-table.js';
 import { statusClass } from '../stats.js';
@@ -68,6 +71,8 @@ export class ActiveStream implements StreamInfo {
   private bytesSent = 0;
   private responseStartNs: bigint | undefined;
   private readonly absolutePathRejected: boolean;
+  /** use_remote_address and a peer outside internal_address_config: its internal headers are not trusted. */
+  private readonly external: boolean;
 
   constructor(
     private readonly shared: HcmShared,
@@ -78,6 +83,11 @@ export class ActiveStream implements StreamInfo {
     this.downstreamProtocol = req.httpVersion === '2.0' ? 'HTTP/2' : req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
     const raw = req.headers as Record<string, string | string[] | undefined>;
     const headers = forwardableHeaders(raw, true);
+    // Before anything reads them (filters, the access log, the trace): internal headers from an
+    // untrusted peer are dropped (CVE-2023-27487, CVE-2024-45806), XFCC is what the config says.
+    this.external = shared.config.use_remote_address === true && !shared.isInternal(conn.remoteAddress);
+    if (this.external) removeInternalHeaders(headers, shared.routeConfig.internal_only_headers);
+    forwardClientCert(headers, shared.config, conn);
     this.originalHeaders = { ...headers };
     // An absolute-form target (a client using us as its HTTP proxy) names the authority; it goes upstream in origin form.
     const absolute = this.downstreamProtocol === 'HTTP/2' ? undefined : parseAbsoluteTarget(req.url);
@@ -133,12 +143,17 @@ export class ActiveStream implements StreamInfo {
   }
 
   async run(): Promise<void> {
+    // Parsed behind a request that ends the connection: never run (Envoy stops reading there).
+    if (connectionClosing(this.req)) return;
     const stats = this.shared.stats;
     stats.rqTotal.inc();
     stats.rqActive.inc();
     (this.downstreamProtocol === 'HTTP/2' ? stats.rqHttp2 : stats.rqHttp1).inc();
     this.res.on('close', () => this.complete());
     try {
+      const invalid = validateRequest(this.req, this.downstreamProtocol === 'HTTP/2', this.shared.requestLimits)
+        ?? (this.head.authority && !validAuthority(this.head.authority) ? { status: 400, details: 'invalid_authority' } as const : undefined);
+      if (invalid) return this.refuse(invalid);
       // Envoy with allow_absolute_url false: the path does not start with "/", 404 absolute_path_rejected.
       if (this.absolutePathRejected) return this.localReply({ status: 404 }, 'absolute_path_rejected');
       if (!this.head.authority) return this.localReply({ status: 400, body: 'missing host header', responseFlag: 'DPE' }, 'missing_host_header');
@@ -172,6 +187,13 @@ export class ActiveStream implements StreamInfo {
     }
   }
 
+  /** A request the codec would not accept: answered here; on HTTP/1 the connection closes after it. */
+  private refuse(rejection: Rejection): Promise<void> {
+    if (this.downstreamProtocol === 'HTTP/2') return this.localReply({ status: rejection.status, responseFlag: 'DPE' }, rejection.details);
+    closeAfterResponse(this.req);
+    return this.localReply({ status: rejection.status, responseFlag: 'DPE', headers: { connection: 'close' } }, rejection.details);
+  }
+
   /** HCM's own header work: x-forwarded-for, x-forwarded-proto, x-request-id (Envoy's semantics). */
   private processRequestHeaders(): void {
     const h = this.head.headers;
@@ -183,11 +205,9 @@ export class ActiveStream implements StreamInfo {
     }
     // Edge requests (use_remote_address) are external: their x-forwarded-proto is not trusted.
     if (config.use_remote_address || h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = this.head.scheme;
-    const external = config.use_remote_address === true && !isInternal(this.conn.remoteAddress);
     if (config.generate_request_id !== false) {
-      if (h['x-request-id'] === undefined || (external && !config.preserve_external_request_id)) h['x-request-id'] = randomUUID();
+      if (h['x-request-id'] === undefined || (this.external && !config.preserve_external_request_id)) h['x-request-id'] = randomUUID();
     }
-    if (external) for (const name of Object.keys(h)) if (name.startsWith('x-envoy-')) delete h[name];
   }
 
   private async routeRequest(bufferedBody: Buffer | undefined): Promise<void> {
@@ -531,9 +551,10 @@ export class ActiveStream implements StreamInfo {
   }
 }
 
-function isInternal(ip: string): boolean {
-  const a = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return a.startsWith('10.') || a.startsWith('192.168.') || /^172\.(1[6-9]|2\d|3[01])\./.test(a) || a.startsWith('127.') || a === '::1' || /^f[cd]/i.test(a);
+/** Every x-envoy-* header (x-envoy-original-path included) and the route's internal_only_headers. */
+function removeInternalHeaders(headers: HeaderMap, internalOnly: readonly string[] | undefined): void {
+  for (const name of Object.keys(headers)) if (name.startsWith('x-envoy-')) delete headers[name];
+  for (const name of internalOnly ?? []) delete headers[name.toLowerCase()];
 }
 
 function sleep(ms: number): Promise<void> {

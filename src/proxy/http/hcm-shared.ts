@@ -6,6 +6,7 @@ import type { TraceRecorder } from '../trace/index.js';
 import type { ClusterManager } from '../upstream/index.js';
 import type { HttpFilter } from './filter.js';
 import type { PathNormalizationOptions } from './path-normalization.js';
+import type { RequestLimits } from './request-validation.js';
 import type { CompiledRetryPolicy } from './retry.js';
 import type { RouteTable } from './route-table.js';
 
@@ -18,6 +19,10 @@ export interface HcmShared {
   routeConfig: RouteConfiguration;
   /** normalize_path, merge_slashes, path_with_escaped_slashes_action, read once from the config. */
   readonly pathNormalization: PathNormalizationOptions;
+  /** max_headers_count and max_request_headers_kb, checked once per request. */
+  readonly requestLimits: RequestLimits;
+  /** internal_address_config: is this downstream peer internal (trusted with x-envoy-* headers)? */
+  isInternal(ip: string): boolean;
   readonly filterFactories: ReadonlyArray<() => HttpFilter>;
   readonly clusters: ClusterManager;
   readonly accessLoggers: readonly AccessLogger[];

@@ -7,6 +7,17 @@ export interface PeerIdentity {
   readonly subject: string;
 }
 
+/** A downstream client certificate; the PEM forms and our own URI SANs are built only when asked for. */
+export interface ClientCertificate {
+  /** SHA-256 of the DER certificate, lower-case hex (XFCC's Hash). */
+  readonly sha256: string;
+  pem(): string;
+  /** The chain as Node verified it, leaf first, PEM. */
+  chainPem(): string;
+  /** URI SANs of the certificate this proxy presented (XFCC's By). */
+  localUriSans(): readonly string[];
+}
+
 /** What a network filter knows about its downstream connection. */
 export interface ConnectionInfo {
   readonly id: number;
@@ -24,6 +35,8 @@ export interface ConnectionInfo {
   readonly peerUriSan?: string;
   /** The verified client certificate's names (mTLS), for RBAC's `authenticated` principal. */
   readonly peerIdentity?: PeerIdentity;
+  /** The verified client certificate itself (mTLS), for x-forwarded-client-cert. */
+  readonly clientCertificate?: ClientCertificate;
   readonly tlsVersion?: string;
   /** The listener and filter chain that took the connection (for the trace recorder). */
   readonly listenerName?: string;

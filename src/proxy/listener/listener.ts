@@ -21,6 +21,8 @@ import type { ConnectionInfo } from './connection-info.js';
 import { duplicateMatchIndex, needsTlsInspection, selectFilterChain } from './filter-chain-match.js';
 import type { Candidate } from './filter-chain-match.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './tls-inspector.js';
+import { clientCertificate } from './client-certificate.js';
+import { validServerName } from './server-name.js';
 
 export interface ListenerContext {
   readonly clusters: ClusterManager;
@@ -235,6 +237,11 @@ export class ListenerRuntime {
       clearTimeout(timer);
       socket.pause();
       socket.unshift(buffered);
+      if (hello.kind === 'tls' && hello.serverName !== undefined && !validServerName(hello.serverName)) {
+        // CVE-2024-45808: an SNI that is no host name would reach logs and matchers as the client wrote it.
+        stats.counter('tls_inspector.sni_invalid').inc();
+        return void socket.destroy();
+      }
       if (hello.kind === 'tls') {
         stats.counter('tls_inspector.tls_found').inc();
         if (hello.serverName) stats.counter('tls_inspector.sni_found').inc();
@@ -311,7 +318,7 @@ export class ListenerRuntime {
         ...(typeof servername === 'string' ? { serverName: servername } : {}),
         ...(typeof negotiated === 'string' ? { negotiatedAlpn: negotiated } : {}),
         ...(uri ? { peerUriSan: uri } : {}),
-        ...(presented ? { peerIdentity: peerIdentity(presented) } : {}),
+        ...(presented ? { peerIdentity: peerIdentity(presented), clientCertificate: clientCertificate(tlsSocket, presented) } : {}),
         tlsVersion: tlsSocket.getProtocol() ?? '',
       });
     });

@@ -11,7 +11,9 @@ import type { ConnectionInfo } from '../listener/connection-info.js';
 import { ActiveStream } from '../http/active-stream.js';
 import type { HttpFilter } from '../http/filter.js';
 import type { HcmShared } from '../http/hcm-shared.js';
+import { internalAddressMatcher } from '../http/internal-address.js';
 import { normalizationOptions } from '../http/path-normalization.js';
+import { requestLimits, socketClosing } from '../http/request-validation.js';
 import { compileRetryPolicy } from '../http/retry.js';
 import type { CompiledRetryPolicy } from '../http/retry.js';
 import { RouteTable } from '../http/route-table.js';
@@ -69,11 +71,14 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
   const prefix = `http.${config.stat_prefix}.`;
   const stats = ctx.stats;
   const retryCache = new WeakMap<Route, CompiledRetryPolicy | undefined>();
+  const limits = requestLimits(config, ctx.path);
   const shared: HcmShared = {
     config,
     routeTable: new RouteTable(routeConfig),
     routeConfig,
     pathNormalization: normalizationOptions(config),
+    requestLimits: limits,
+    isInternal: internalAddressMatcher(config.internal_address_config, ctx.path),
     filterFactories,
     clusters: ctx.clusters,
     accessLoggers: createAccessLoggers(config.access_log, ctx.baseDir),
@@ -117,25 +122,33 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
   };
 
   const http1 = createHttp1Server({
-    maxHeaderSize: (config.max_request_headers_kb ?? 60) * 1024,
+    maxHeaderSize: limits.maxHeadersBytes,
+    // Never lenient, even under NODE_OPTIONS=--insecure-http-parser: bare CR/LF, obs-fold and the like stay 400.
+    insecureHTTPParser: false,
     requestTimeout: durationMs(config.request_timeout) ?? 0,
     keepAliveTimeout: idleMs,
     requireHostHeader: false,
     joinDuplicateHeaders: false,
   }, onRequest);
+  // One over the limit, so a request past it is seen (and answered 431) rather than cut short by Node.
+  http1.maxHeadersCount = limits.maxHeadersCount + 1;
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Bytes after a request that ends the connection (a refused one, or connection: close): the
+    // response on its way closes the connection; a second answer would interleave with it.
+    if (err.code === 'HPE_CLOSED_CONNECTION' || socketClosing(socket)) return;
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     if ((socket as Socket).writable) socket.end(`HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
   const h2Options = config.http2_protocol_options ?? {};
   const http2 = createHttp2Server({
-    maxHeaderListPairs: config.common_http_protocol_options?.max_headers_count ?? 100,
+    // Room for the pseudo-headers and one more, so the stream checks the limit and answers 431.
+    maxHeaderListPairs: limits.maxHeadersCount + 8,
     maxSessionMemory: 64,
     settings: {
       maxConcurrentStreams: h2Options.max_concurrent_streams ?? 2_147_483_647,
       initialWindowSize: h2Options.initial_stream_window_size ?? 268_435_456,
-      maxHeaderListSize: (config.max_request_headers_kb ?? 60) * 1024,
+      maxHeaderListSize: limits.maxHeadersBytes,
     },
   }, onRequest);
   // 'session' is emitted synchronously while the server takes the connection.

@@ -25,12 +25,13 @@ async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 15_
 }
 
 /** Starts `isthmus proxy -c <yaml>` as a real process; resolves once its admin endpoint answers. */
-export async function startProxy(dir: string, name: string, yaml: string): Promise<RunningProxy> {
+export async function startProxy(dir: string, name: string, yaml: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<RunningProxy> {
   const config = join(dir, `${name}.yaml`);
   const addressFile = join(dir, `${name}.admin`);
   writeFileSync(config, yaml);
   const child = spawn(process.execPath, [CLI, 'proxy', '-c', config, '--admin-address-path', addressFile, '-l', process.env.ISTHMUS_TEST_LOG ?? 'info', '--drain-time-s', '1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: options.env } : {}),
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -150,3 +150,16 @@ describe('config errors', () => {
     expect(compileFormat('')(httpEntry())).toBe('');
   });
 });
+
+describe('peer-controlled values in text logs (CVE-2024-45808)', () => {
+  it('escapes control characters (C0, DEL, C1), quotes and backslashes; literal text stays as written', () => {
+    const entry = httpEntry({ requestHeaders: headerLookup({ 'user-agent': 'a\nb\rc\td\u0000e\u007ff\u0085g"h\\i' }, {}) });
+    expect(compileFormat('"%REQ(USER-AGENT)%"\n')(entry)).toBe('"a\\nb\\rc\\td\\x00e\\x7ff\\x85g\\"h\\\\i"\n');
+  });
+
+  it('logs an SNI that is not a host name as Envoy does: "invalid:" and "_" for every other character', () => {
+    const format = compileFormat('%REQUESTED_SERVER_NAME%');
+    expect(format(httpEntry({ requestedServerName: 'a.b\n"c d' }))).toBe('invalid:a.b__c_d');
+    expect(format(httpEntry({ requestedServerName: 'outbound_.8080_._.reviews.default.svc.cluster.local' }))).toBe('outbound_.8080_._.reviews.default.svc.cluster.local');
+  });
+});

@@ -212,7 +212,9 @@ spec:
     // curl offers h2 first: the connection manager speaks HTTP/2 on the negotiated ALPN.
     const curl = await run('curl', ['-sk', '--http2', '--max-time', '5', '--cert', vm.cert, '--key', vm.key, '-w', '\n%{http_version}', '-H', 'host: echo.apps.internal', `https://127.0.0.1:${ports.httpInbound}/curl`]);
     expect(curl.stdout).toMatch(/"app":"echo","url":"\/curl"[\s\S]*\n2$/);
-    expect(appSeen.some((s) => s.url === '/curl')).toBe(true);
+    // Istio's inbound XFCC (APPEND_FORWARD + subject, dns, uri): the app learns its verified peer.
+    const xfcc = appSeen.find((s) => s.url === '/curl')?.headers['x-forwarded-client-cert'];
+    expect(xfcc).toMatch(new RegExp(`^By=${APP_ID};Hash=[0-9a-f]{64};Subject="[^"]*";URI=${VM_ID}$`));
   });
 
   it('STRICT: no client certificate, a certificate from another root, or plaintext are refused', async () => {

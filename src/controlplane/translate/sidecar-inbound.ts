@@ -128,7 +128,12 @@ function inboundFilter(ctx: InboundContext, p: InboundPort): TypedExtension {
   if (!isHttpProtocol(p.protocol)) return tcpProxy(statPrefix, name, ctx.accessLog);
   const hcm = httpConnectionManager({ statPrefix, routeConfig: inboundRoute(p.port), ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}) });
   // AUTO: HTTP/1.1 or HTTP/2 by ALPN, else by the connection preface (gRPC from a peer that negotiated "istio").
-  return withHcmFields(hcm, { codec_type: 'AUTO' });
+  // As Istio: the app learns its mTLS peer from x-forwarded-client-cert (spoofed values from plaintext peers dropped).
+  return withHcmFields(hcm, {
+    codec_type: 'AUTO',
+    forward_client_cert_details: 'APPEND_FORWARD',
+    set_current_client_cert_details: { subject: true, dns: true, uri: true },
+  });
 }
 
 function inboundListener(ctx: InboundContext, p: InboundPort): Listener {

@@ -65,6 +65,9 @@ describe('sidecar inbound', () => {
     expect(chain?.filters?.[0]?.name).toBe('envoy.filters.network.http_connection_manager');
     const hcm = hcmOf(chain);
     expect(hcm.codec_type).toBe('AUTO');
+    // Istio: the app sees its mTLS peer in x-forwarded-client-cert; a plaintext client's own XFCC is dropped.
+    expect(hcm.forward_client_cert_details).toBe('APPEND_FORWARD');
+    expect(hcm.set_current_client_cert_details).toEqual({ subject: true, dns: true, uri: true });
     expect(hcm.stat_prefix).toBe('inbound_0.0.0.0_9080');
     expect(hcm.route_config?.name).toBe('inbound|9080||');
     expect(hcm.route_config?.virtual_hosts?.[0]?.domains).toEqual(['*']);

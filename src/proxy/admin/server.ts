@@ -72,7 +72,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     });
   };
 
-  const server = createServer(respond);
+  const prepare = options.prepare;
+  const server = createServer(prepare
+    ? (req, res) => void prepare((req.url ?? '/').split('?')[0] ?? '/').catch(() => undefined).then(() => respond(req, res))
+    : respond);
   server.on('connection', (socket: Socket) => connectionIds.set(socket, ++nextConnectionId));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>

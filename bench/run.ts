@@ -29,7 +29,8 @@ import { cpuSeconds, h2load, peakRssMB, processTree, run, wrk } from './measure.
 import type { LoadOptions, LoadResult } from './measure.js';
 
 const ROOT = process.cwd(); // npm runs scripts from the package root
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+// ISTHMUS_BENCH_CLI: another build of the CLI for the Isthmus rows (A/B runs of a change against a saved build).
+const CLI = process.env.ISTHMUS_BENCH_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
 const PAGE = join(ROOT, 'examples', 'multicloud', 'lambda', 'hello-world.html');
 const DESCRIPTOR = join(ROOT, 'examples', 'vm', 'fortune-teller', 'fortune.pb');
 const FORTUNE_SERVER = join(ROOT, 'dist', 'bench', 'bench', 'fortune-server.js');
@@ -374,7 +375,9 @@ function write(): string {
   const date = new Date().toISOString();
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `dataplane-${date.slice(0, 10)}`);
+  // A second run on the same day gets its own file (the time of day appended).
+  const day = join(dir, `dataplane-${date.slice(0, 10)}`);
+  const base = existsSync(`${day}.md`) ? `${day}-${date.slice(11, 16).replace(':', '')}` : day;
   const md = [
     '# Data-plane benchmark: the seeds\' paths through Isthmus, nginx and HAProxy',
     '',

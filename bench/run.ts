@@ -10,7 +10,10 @@
  *
  * Certificates come from `isthmus ca`; every server is started here and stopped at the end. Needs `npm run build`
  * (the script does it). Options: --skip-controlplane, --only S0,S1,..., --duration <s>, --warmup <s>, --connections <n>,
- * --cpu-prof <dir> (run the Isthmus proxies under node --cpu-prof, profiles written there on exit).
+ * --workers 1,2 (S1 and S2 with each worker count: nginx worker_processes, HAProxy nbthread, isthmus --concurrency),
+ * --impl isthmus,nginx,haproxy (which gateways S1/S2 run), --isthmus-arg <arg> (repeatable, appended to every
+ * `isthmus proxy` command line, for A/B runs), --cpu-prof <dir> (run the Isthmus proxies under node --cpu-prof,
+ * profiles written there on exit).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -26,7 +29,8 @@ import { cpuSeconds, h2load, peakRssMB, processTree, run, wrk } from './measure.
 import type { LoadOptions, LoadResult } from './measure.js';
 
 const ROOT = process.cwd(); // npm runs scripts from the package root
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+// ISTHMUS_BENCH_CLI: another build of the CLI for the Isthmus rows (A/B runs of a change against a saved build).
+const CLI = process.env.ISTHMUS_BENCH_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
 const PAGE = join(ROOT, 'examples', 'multicloud', 'lambda', 'hello-world.html');
 const DESCRIPTOR = join(ROOT, 'examples', 'vm', 'fortune-teller', 'fortune.pb');
 const FORTUNE_SERVER = join(ROOT, 'dist', 'bench', 'bench', 'fortune-server.js');
@@ -41,6 +45,10 @@ const opt = (name: string): string | undefined => { const i = argv.indexOf(name)
 const ONLY = new Set((opt('--only') ?? 'S0,S1,S2,S3').split(','));
 const LOAD: LoadOptions = { durationS: Number(opt('--duration') ?? 10), warmupS: Number(opt('--warmup') ?? 2), connections: Number(opt('--connections') ?? 50), threads: 1 };
 const CPU_PROF = opt('--cpu-prof');
+const WORKERS = (opt('--workers') ?? '1,2').split(',').map(Number);
+const IMPLS = (opt('--impl') ?? 'isthmus,nginx,haproxy').split(',') as Array<'isthmus' | 'nginx' | 'haproxy'>;
+const ISTHMUS_ARGS = argv.flatMap((a, i) => (a === '--isthmus-arg' && argv[i + 1] !== undefined ? [argv[i + 1] as string] : []));
+if (WORKERS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--workers ${opt('--workers')}: give worker counts like 1,2`);
 
 // ─── Processes ───────────────────────────────────────────────────────────────────────────────────────
 
@@ -111,11 +119,24 @@ async function stop(p: Proc): Promise<void> {
   clearTimeout(timer);
 }
 
-function isthmus(name: string, yaml: string, ports: readonly number[]): Promise<Proc> {
+/** An Isthmus proxy; with workers > 1 (--concurrency) it is measured once every worker serves (/ready). */
+async function isthmus(name: string, yaml: string, ports: readonly number[], workers = 1): Promise<Proc> {
   const file = join(work, `${name}.yaml`);
   writeFileSync(file, yaml);
-  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `${name}.cpuprofile`] : [];
-  return start(name, process.execPath, [...prof, CLI, 'proxy', '-c', file, '--drain-time-s', '1'], ports);
+  // Workers inherit node's flags: one profile per process, in a directory per proxy.
+  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, name), ...(workers === 1 ? ['--cpu-prof-name', `${name}.cpuprofile`] : [])] : [];
+  const adminFile = join(work, `${name}.admin`);
+  rmSync(adminFile, { force: true });
+  const proc = await start(name, process.execPath, [...prof, CLI, 'proxy', '-c', file, '--drain-time-s', '1', '--concurrency', String(workers),
+    '--admin-address-path', adminFile, ...ISTHMUS_ARGS], ports);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const admin = existsSync(adminFile) ? readFileSync(adminFile, 'utf8').trim() : '';
+    const ready = admin ? await get(`http://${admin}/ready`, {}).catch(() => undefined) : undefined;
+    if (ready?.status === 200) return proc;
+    if (Date.now() > deadline) throw new Error(`${name}: not ready after 60 s; see ${proc.log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function nginx(name: string, conf: string, ports: readonly number[]): Promise<Proc> {
@@ -192,6 +213,8 @@ interface Role { readonly role: string; readonly pids: () => number[] }
 interface Row {
   readonly scenario: string;
   readonly impl: string;
+  /** Workers per gateway process: nginx worker_processes, HAProxy nbthread, isthmus --concurrency. */
+  readonly workers: number;
   readonly tool: string;
   readonly load: LoadResult;
   /** Summed over the processes under test (`roles`). */
@@ -203,7 +226,7 @@ interface Row {
 const rows: Row[] = [];
 
 /** Runs the load, recording CPU time and peak RSS of the processes under test. */
-async function measure(scenario: string, impl: string, roles: readonly Role[], load: (during: { start(): void; stop(): void }) => Promise<LoadResult>, tool = 'wrk'): Promise<void> {
+async function measure(scenario: string, impl: string, roles: readonly Role[], load: (during: { start(): void; stop(): void }) => Promise<LoadResult>, tool = 'wrk', workers = 1): Promise<void> {
   const cpu0 = new Map<string, number>();
   const cpu1 = new Map<string, number>();
   const during = {
@@ -212,9 +235,9 @@ async function measure(scenario: string, impl: string, roles: readonly Role[], l
   };
   const result = await load(during);
   const per = roles.map((r) => ({ role: r.role, rssMB: peakRssMB(r.pids()), cpuUsPerReq: ((cpu1.get(r.role) ?? NaN) - (cpu0.get(r.role) ?? NaN)) * 1e6 / result.requests }));
-  const row: Row = { scenario, impl, tool, load: result, rssMB: per.reduce((a, p) => a + p.rssMB, 0), cpuUsPerReq: per.reduce((a, p) => a + p.cpuUsPerReq, 0), roles: per, peer: impl !== 'isthmus' && impl !== 'direct' };
+  const row: Row = { scenario, impl, workers, tool, load: result, rssMB: per.reduce((a, p) => a + p.rssMB, 0), cpuUsPerReq: per.reduce((a, p) => a + p.cpuUsPerReq, 0), roles: per, peer: impl !== 'isthmus' && impl !== 'direct' };
   rows.push(row);
-  console.log(`  ${scenario} ${impl.padEnd(8)} ${fmt(result.rps, 0).padStart(7)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms  RSS ${fmt(row.rssMB, 0)} MB  CPU ${fmt(row.cpuUsPerReq, 0)} us/req${result.errors ? `  ERRORS ${result.errors}` : ''}`);
+  console.log(`  ${scenario} ${impl.padEnd(8)} x${workers} ${fmt(result.rps, 0).padStart(7)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms  RSS ${fmt(row.rssMB, 0)} MB  CPU ${fmt(row.cpuUsPerReq, 0)} us/req${result.errors ? `  ERRORS ${result.errors}` : ''}`);
 }
 
 const tree = (p: Proc) => () => processTree(p.pid);
@@ -228,25 +251,25 @@ async function s0(pki: Pki, albPort: number, alb: Proc): Promise<void> {
 
 async function s1(pki: Pki, albPort: number): Promise<void> {
   console.log('S1 seed 000: wrk -> HTTP -> egress -> mTLS -> ingress (MUTUAL) -> TLS -> upstream');
-  for (const impl of ['isthmus', 'nginx', 'haproxy'] as const) {
+  for (const workers of WORKERS) for (const impl of IMPLS) {
     const [egressPort, ingressPort] = [await freePort(), await freePort()];
     let ingress: Proc;
     let egress: Proc;
     if (impl === 'isthmus') {
-      ingress = await isthmus('isthmus-ingress', peers.isthmusIngress(ingressPort, albPort, pki), [ingressPort]);
-      egress = await isthmus('isthmus-egress', peers.isthmusEgress(egressPort, ingressPort, pki), [egressPort]);
+      ingress = await isthmus(`isthmus-ingress-x${workers}`, peers.isthmusIngress(ingressPort, albPort, pki), [ingressPort], workers);
+      egress = await isthmus(`isthmus-egress-x${workers}`, peers.isthmusEgress(egressPort, ingressPort, pki), [egressPort], workers);
     } else if (impl === 'nginx') {
-      ingress = await nginx('nginx-ingress', peers.nginxIngress(work, ingressPort, albPort, pki), [ingressPort]);
-      egress = await nginx('nginx-egress', peers.nginxEgress(work, egressPort, ingressPort, pki), [egressPort]);
+      ingress = await nginx(`nginx-ingress-x${workers}`, peers.nginxIngress(work, ingressPort, albPort, pki, workers), [ingressPort]);
+      egress = await nginx(`nginx-egress-x${workers}`, peers.nginxEgress(work, egressPort, ingressPort, pki, workers), [egressPort]);
     } else {
-      ingress = await haproxy('haproxy-ingress', peers.haproxyIngress(ingressPort, albPort, pki), [ingressPort]);
-      egress = await haproxy('haproxy-egress', peers.haproxyEgress(egressPort, ingressPort, pki), [egressPort]);
+      ingress = await haproxy(`haproxy-ingress-x${workers}`, peers.haproxyIngress(ingressPort, albPort, pki, workers), [ingressPort]);
+      egress = await haproxy(`haproxy-egress-x${workers}`, peers.haproxyEgress(egressPort, ingressPort, pki, workers), [egressPort]);
     }
     try {
       const url = `http://127.0.0.1:${egressPort}/hello-world`;
       await expectPage(`S1 ${impl}`, get(url, { host: peers.LAMBDA_HOST }), (b) => b.length === 258);
       await measure('S1 seed 000 egress+ingress', impl, [{ role: 'egress', pids: tree(egress) }, { role: 'ingress', pids: tree(ingress) }],
-        (d) => wrk(url, [`Host: ${peers.LAMBDA_HOST}`], LOAD, d));
+        (d) => wrk(url, [`Host: ${peers.LAMBDA_HOST}`], LOAD, d), 'wrk', workers);
     } finally {
       await stop(egress);
       await stop(ingress);
@@ -256,17 +279,17 @@ async function s1(pki: Pki, albPort: number): Promise<void> {
 
 async function s2(pki: Pki, frontendPort: number): Promise<void> {
   console.log('S2 seed 003: wrk -> HTTP -> Isthmus VM proxy -> mTLS (SNI outbound_.80_...) -> east-west (SNI passthrough) -> nginx mTLS');
-  for (const impl of ['isthmus', 'nginx', 'haproxy'] as const) {
+  for (const workers of WORKERS) for (const impl of IMPLS) {
     const [ewPort, vmPort, unusedGrpc] = [await freePort(), await freePort(), await freePort()];
-    const ew = impl === 'isthmus' ? await isthmus('isthmus-eastwest', peers.isthmusEastWest(ewPort, frontendPort), [ewPort])
-      : impl === 'nginx' ? await nginx('nginx-eastwest', peers.nginxEastWest(work, ewPort, frontendPort), [ewPort])
-        : await haproxy('haproxy-eastwest', peers.haproxyEastWest(ewPort, frontendPort), [ewPort]);
-    const vm = await isthmus(`isthmus-vm-${impl}`, peers.isthmusVm(vmPort, ewPort, unusedGrpc, DESCRIPTOR, pki), [vmPort]);
+    const ew = impl === 'isthmus' ? await isthmus(`isthmus-eastwest-x${workers}`, peers.isthmusEastWest(ewPort, frontendPort), [ewPort], workers)
+      : impl === 'nginx' ? await nginx(`nginx-eastwest-x${workers}`, peers.nginxEastWest(work, ewPort, frontendPort, workers), [ewPort])
+        : await haproxy(`haproxy-eastwest-x${workers}`, peers.haproxyEastWest(ewPort, frontendPort, workers), [ewPort]);
+    const vm = await isthmus(`isthmus-vm-${impl}-x${workers}`, peers.isthmusVm(vmPort, ewPort, unusedGrpc, DESCRIPTOR, pki), [vmPort], workers);
     try {
       const url = `http://127.0.0.1:${vmPort}/frontend`;
       await expectPage(`S2 ${impl}`, get(url, {}), (b) => b.length === 258);
       await measure('S2 seed 003 VM -> east-west', impl, [{ role: 'east-west', pids: tree(ew) }, { role: 'VM proxy (isthmus)', pids: tree(vm) }],
-        (d) => wrk(url, [], LOAD, d));
+        (d) => wrk(url, [], LOAD, d), 'wrk', workers);
     } finally {
       await stop(vm);
       await stop(ew);
@@ -322,11 +345,11 @@ function machine(): string {
 function table(): string[] {
   const direct = rows.find((r) => r.scenario.startsWith('S0'))?.load;
   const lines = [
-    '| scenario | implementation | requests/s | p50 ms | p99 ms | vs direct (S0) | vs best peer: rps / p99 | peak RSS MB | CPU us/req | notes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | implementation | workers | requests/s | p50 ms | p99 ms | vs direct (S0) | vs best peer: rps / p99 | peak RSS MB | CPU us/req | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
-    const best = rows.filter((o) => o.scenario === r.scenario && o.peer).sort((a, b) => b.load.rps - a.load.rps)[0];
+    const best = rows.filter((o) => o.scenario === r.scenario && o.workers === r.workers && o.peer).sort((a, b) => b.load.rps - a.load.rps)[0];
     const vsBest = best ? `${fmt(r.load.rps / best.load.rps, 2)}x / ${fmt(r.load.p99 / best.load.p99, 2)}x` : '-';
     const vsDirect = direct && !r.scenario.startsWith('S3') ? `${fmt(r.load.rps / direct.rps, 2)}x` : '-';
     const notes = [
@@ -334,7 +357,7 @@ function table(): string[] {
       r.tool === 'h2load' ? `h2load: mean ${fmt(r.load.meanMs, 2)} ms (no percentiles)` : '',
       r.load.errors ? `**${r.load.errors} errors**` : '',
     ].filter(Boolean).join('; ');
-    lines.push(`| ${r.scenario} | ${r.impl} | ${fmt(r.load.rps, 0)} | ${fmt(r.load.p50, 2)} | ${fmt(r.load.p99, 2)} | ${vsDirect} | ${vsBest} | ${fmt(r.rssMB, 0)} | ${fmt(r.cpuUsPerReq, 0)} | ${notes} |`);
+    lines.push(`| ${r.scenario} | ${r.impl} | ${r.workers} | ${fmt(r.load.rps, 0)} | ${fmt(r.load.p50, 2)} | ${fmt(r.load.p99, 2)} | ${vsDirect} | ${vsBest} | ${fmt(r.rssMB, 0)} | ${fmt(r.cpuUsPerReq, 0)} | ${notes} |`);
   }
   return lines;
 }
@@ -352,7 +375,9 @@ function write(): string {
   const date = new Date().toISOString();
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `dataplane-${date.slice(0, 10)}`);
+  // A second run on the same day gets its own file (the time of day appended).
+  const day = join(dir, `dataplane-${date.slice(0, 10)}`);
+  const base = existsSync(`${day}.md`) ? `${day}-${date.slice(11, 16).replace(':', '')}` : day;
   const md = [
     '# Data-plane benchmark: the seeds\' paths through Isthmus, nginx and HAProxy',
     '',
@@ -360,11 +385,13 @@ function write(): string {
     '',
     machine(),
     `- Load: wrk ${LOAD.threads} thread, ${LOAD.connections} keep-alive connections, ${LOAD.warmupS} s warm-up then ${LOAD.durationS} s measured with --latency (h2load for gRPC: same connections, 1 stream each).`,
-    '- One process per role, one worker each: nginx worker_processes 1, HAProxy nbthread 1, Isthmus one Node event loop; no access logs;',
+    `- One process per role with 1 or N workers (column "workers"; runs: ${WORKERS.join(', ')}): nginx worker_processes N, HAProxy nbthread N, Isthmus`,
+    '  --concurrency N (node:cluster workers sharing the listening sockets; the upstream nginx always has 1); "vs best peer" compares',
+    '  rows with the same worker count; no access logs;',
     '  keep-alive upstream pools; the same ECDSA P-256 certificates from `isthmus ca` for all three. The load generator, upstream and',
     '  gateways share the machine\'s cores, so the numbers are ratios between peers measured minutes apart, not capacities.',
     '- peak RSS: VmHWM of the processes under test (both gateways in S1; east-west + VM proxy in S2; nginx master + worker summed).',
-    '  CPU us/req: user + system CPU of those processes during the measured run, per request.',
+    '  CPU us/req: user + system CPU of those processes (and their workers) during the measured run, per request.',
     '- S2: the VM proxy is Isthmus in all three rows; only the east-west gateway changes. Its ALPN list is the seed\'s plus http/1.1,',
     '  which nginx needs to accept the handshake. "vs direct" for S1 and S2 is against S0 (TLS to the same nginx page).',
     '',

@@ -13,3 +13,4 @@ export { WorkloadCertificateManager } from './tls/workload-certificate.js';
 export type { WorkloadCertificateOptions } from './tls/workload-certificate.js';
 export { TraceRecorder, diagnoseTrace } from './trace/index.js';
 export type { TraceEntry, TraceQuery, TlsDetails, CertificateSummary, TraceHop, TraceDiagnosis, TraceFailure, FailureReason } from './trace/index.js';
+export { ProxyPrimary, runWorker, WORKER_INDEX_ENV } from './concurrency/index.js';

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Bootstrap, LoadedBootstrap } from '../envoy/index.js';
 import { TYPE_URL } from '../envoy/index.js';
 import { buildConfigDump, startAdminServer } from './admin/index.js';
-import type { AdminClusterInfo } from './admin/index.js';
+import type { AdminClusterInfo, AdminServerOptions } from './admin/index.js';
 import { builtinHttpFilters } from './http/filters/index.js';
 import { ListenerRuntime } from './listener/listener.js';
 import { StatsStore } from './stats.js';
@@ -17,7 +17,7 @@ import { RouteStore } from './http/route-store.js';
 import { SecretStore } from './tls/sds.js';
 import { TraceRecorder } from './trace/index.js';
 import { AdsClient } from './xds-client/ads-client.js';
-import type { XdsCodec } from './xds-client/ads-client.js';
+import type { XdsCodec, XdsTarget } from './xds-client/ads-client.js';
 import { adsTarget } from './xds-client/connect.js';
 
 export const ISTHMUS_VERSION = '0.1.0';
@@ -32,6 +32,12 @@ export interface ProxyOptions {
   readonly instanceIp?: string;
   /** How many completed requests/connections /isthmus/trace keeps (default 2,000; 0 turns it off). */
   readonly traceEntries?: number;
+  /**
+   * isthmus proxy --concurrency N: the primary compiles the config (errors before any worker starts) and
+   * runs admin, xDS and DNS but binds no listener; a worker binds the listeners (ports shared through
+   * node:cluster) and runs neither admin nor DNS. 'single' (default) does everything in one process.
+   */
+  readonly role?: 'single' | 'primary' | 'worker';
 }
 
 type State = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
@@ -109,19 +115,21 @@ export class ProxyServer {
     return server;
   }
 
-  async start(): Promise<void> {
+  /** `admin` replaces parts of the admin interface (the --concurrency primary reads stats from its workers). */
+  async start(admin: Partial<AdminServerOptions> = {}): Promise<void> {
+    const role = this.options.role ?? 'single';
     try {
-      for (const listener of this.listeners) await listener.start();
-      await this.dns?.start();
+      if (role !== 'primary') for (const listener of this.listeners) await listener.start();
+      if (role !== 'worker') await this.dns?.start();
     } catch (err) {
       await this.stop(0);
       throw err;
     }
-    const admin = this.bootstrap.admin?.address?.socket_address;
-    if (admin) {
+    const adminAddress = role === 'worker' ? undefined : this.bootstrap.admin?.address?.socket_address;
+    if (adminAddress) {
       this.admin = await startAdminServer({
-        host: admin.address,
-        port: admin.port_value ?? 0,
+        host: adminAddress.address,
+        port: adminAddress.port_value ?? 0,
         stats: this.stats,
         serverInfo: () => this.serverInfo(),
         configDump: () => this.configDump(),
@@ -130,17 +138,19 @@ export class ProxyServer {
         isReady: () => this.state === 'LIVE',
         state: () => this.state,
         trace: this.trace,
+        ...admin,
       });
     }
     this.state = 'LIVE';
-    this.options.logger?.info({ listeners: this.listeners.map((l) => `${l.name} ${l.address.address}:${l.address.port}`), admin: this.admin?.port }, 'proxy started');
+    if (role === 'primary') return; // it says "proxy started" once its workers listen
+    this.options.logger?.info({ listeners: this.listeners.map((l) => `${l.name} ${l.address.address}:${l.address.port}`), admin: this.admin?.port }, role === 'worker' ? 'worker started' : 'proxy started');
   }
 
   /**
    * Starts the ADS client when the bootstrap has dynamic_resources (what `--xds` generates). The codec
    * is the protobuf layer; listeners and clusters then come from the control plane.
    */
-  connectXds(codec: XdsCodec): AdsClient | undefined {
+  connectXds(codec: XdsCodec, applyTo: XdsTarget = this.dynamic): AdsClient | undefined {
     const target = adsTarget(this.bootstrap, this.options.baseDir ?? process.cwd());
     if (!target) return undefined;
     this.ads = new AdsClient({
@@ -149,7 +159,7 @@ export class ProxyServer {
       ...(target.serverName ? { serverName: target.serverName } : {}),
       node: this.bootstrap.node ?? { id: hostname() },
       codec,
-      dynamic: this.dynamic,
+      dynamic: applyTo,
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
     this.ads.start();
@@ -160,7 +170,7 @@ export class ProxyServer {
     return this.admin?.port;
   }
 
-  private allListeners(): ListenerRuntime[] {
+  allListeners(): ListenerRuntime[] {
     return [...this.listeners, ...(this.dynamic?.listenerRuntimes() ?? [])];
   }
 
@@ -191,7 +201,7 @@ export class ProxyServer {
     };
   }
 
-  private configDump(): object {
+  configDump(): object {
     const resources = this.bootstrap.static_resources ?? {};
     const dyn = <T extends object>(entries: Iterable<{ resource: T; version: string; lastUpdated: Date }>, typeUrl: string) =>
       [...entries].map((e) => ({ resource: { '@type': typeUrl, ...e.resource }, versionInfo: e.version, lastUpdated: e.lastUpdated }));
@@ -209,7 +219,7 @@ export class ProxyServer {
     });
   }
 
-  private clusterInfo(): AdminClusterInfo[] {
+  clusterInfo(): AdminClusterInfo[] {
     return this.clusters.names().map((name) => {
       const cluster = this.clusters.get(name);
       return {

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { IsthmusError, parseDuration, writeFileAtomic } from '../../common/index.js';
 import { loadBootstrapFile } from '../../envoy/index.js';
-import { ProxyServer, WorkloadCertificateManager, envoyXdsCodec, xdsBootstrap } from '../../proxy/index.js';
+import { ProxyPrimary, ProxyServer, WORKER_INDEX_ENV, WorkloadCertificateManager, envoyXdsCodec, runWorker, xdsBootstrap } from '../../proxy/index.js';
 import type { LoadedBootstrap } from '../../envoy/index.js';
 import { action, collect } from '../action.js';
 
@@ -34,6 +36,14 @@ function xdsLoaded(opts: { xds?: string; nodeId?: string; nodeCluster?: string; 
   return { bootstrap, baseDir: process.cwd(), source: `--xds ${opts.xds}` };
 }
 
+/** --concurrency: a worker count, or auto (one per CPU), as Envoy's flag. */
+function parseConcurrency(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new IsthmusError('ERR_PROXY_CONFIG', `--concurrency "${value}" is not a worker count`, { hint: 'give a whole number >= 1, or auto (one worker per CPU)' });
+  return n;
+}
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'off'];
 
 export function registerProxyCommand(program: Command): void {
@@ -61,11 +71,13 @@ export function registerProxyCommand(program: Command): void {
     .option('--admin-port <port>', 'admin port with --xds (default: any free port)', '0')
     .option('--trace-entries <n>', 'completed requests/connections kept for isthmus trace (GET /isthmus/trace); 0 turns it off', '2000')
     .option('--admin-address-path <file>', 'write the admin address (ip:port) to this file once listening, as Envoy does')
+    .option('--concurrency <n>', 'worker processes sharing the listeners (Envoy\'s --concurrency); auto = one per CPU. With more than 1, the primary runs xDS and admin and hands config to the workers', '1')
     .option('--mode <mode>', "'serve', or 'validate' to check the config and exit", 'serve')
     .action(action(async (opts: {
       configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string; xds?: string; nodeId?: string;
       nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string; traceEntries: string;
       caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; bootstrapTokenFile?: string; certTtl?: string; ip?: string;
+      concurrency: string;
     }) => {
       if (!opts.configPath && !opts.xds) {
         throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
@@ -76,14 +88,24 @@ export function registerProxyCommand(program: Command): void {
       if (opts.ip !== undefined && isIP(opts.ip) === 0) {
         throw new IsthmusError('ERR_PROXY_CONFIG', `--ip "${opts.ip}" is not an IP address`, { hint: 'give the IP this proxy owns, e.g. --ip 127.0.10.2 (any 127.x.y.z works on Linux)' });
       }
+      const concurrency = parseConcurrency(opts.concurrency);
+      const role = concurrency === 1 || opts.mode === 'validate' ? 'single' : cluster.isPrimary ? 'primary' : 'worker';
       const level = opts.logLevel === 'critical' ? 'fatal' : opts.logLevel === 'off' ? 'silent' : opts.logLevel;
-      const logger = pino({ name: 'isthmus-proxy', level }, pino.destination(2));
+      const rootLogger = pino({ name: 'isthmus-proxy', level }, pino.destination(2));
+      const logger = role === 'worker' ? rootLogger.child({ worker: Number(process.env[WORKER_INDEX_ENV]) }) : rootLogger;
       const loaded = opts.configPath ? await loadBootstrapFile(opts.configPath) : xdsLoaded(opts);
       const traceEntries = Number(opts.traceEntries);
       if (!Number.isInteger(traceEntries) || traceEntries < 0) {
         throw new IsthmusError('ERR_PROXY_CONFIG', `--trace-entries "${opts.traceEntries}" is not a whole number`, { hint: 'e.g. --trace-entries 2000, or 0 to record nothing' });
       }
-      const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000, traceEntries, ...(opts.ip ? { instanceIp: opts.ip } : {}) });
+      const drainTimeMs = Number(opts.drainTimeS) * 1000;
+      const server = await ProxyServer.create(loaded, { logger, drainTimeMs, traceEntries, role, ...(opts.ip ? { instanceIp: opts.ip } : {}) });
+      if (role === 'worker') {
+        // Config from the primary; this process only serves traffic.
+        await runWorker(server, logger);
+        logger.flush();
+        return;
+      }
       if (opts.mode === 'validate') {
         await server.stop(0);
         process.stdout.write(`configuration '${opts.configPath}' OK\n`);
@@ -104,14 +126,25 @@ export function registerProxyCommand(program: Command): void {
         });
         await certificates.start();
       }
-      await server.start();
+      const primary = role === 'primary'
+        ? new ProxyPrimary({ concurrency, logger, drainTimeMs, secrets: server.secrets, traceEntries, onListenersApplied: (l) => server.dynamic.onListenersApplied?.(l as never) })
+        : undefined;
+      await server.start(primary?.adminHooks());
+      try {
+        await primary?.start();
+      } catch (err) {
+        certificates?.stop();
+        await primary?.stop();
+        await server.stop(0);
+        throw err;
+      }
       const adminHost = loaded.bootstrap.admin?.address?.socket_address.address ?? '127.0.0.1';
       const adminAddress = server.adminPort === undefined ? undefined : `${adminHost === '0.0.0.0' || adminHost === '::' ? '127.0.0.1' : adminHost}:${server.adminPort}`;
       if (loaded.bootstrap.dynamic_resources?.ads_config) {
         // The admin listens before ADS connects, so the control plane can tell clients (isthmus trace) where it is.
         const node = loaded.bootstrap.node;
         if (adminAddress && node) node.metadata = { ...node.metadata, ISTHMUS_ADMIN_ADDRESS: adminAddress };
-        server.connectXds(envoyXdsCodec());
+        server.connectXds(envoyXdsCodec(), primary?.xds);
       }
       if (opts.adminAddressPath && server.adminPort !== undefined) {
         await writeFileAtomic(opts.adminAddressPath, `${adminHost}:${server.adminPort}`);
@@ -120,7 +153,8 @@ export function registerProxyCommand(program: Command): void {
         const shutdown = (signal: string) => {
           logger.info({ signal }, 'draining');
           certificates?.stop();
-          void server.stop().then(resolve);
+          // Workers drain first; the primary's admin answers (DRAINING) until they are done.
+          void (primary ? primary.stop() : Promise.resolve()).then(() => server.stop()).then(resolve);
         };
         process.once('SIGTERM', () => shutdown('SIGTERM'));
         process.once('SIGINT', () => shutdown('SIGINT'));

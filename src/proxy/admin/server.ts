@@ -72,8 +72,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     });
   };
 
+  const prepare = options.prepare;
   // Strict parsing even under NODE_OPTIONS=--insecure-http-parser, as on the listeners.
-  const server = createServer({ insecureHTTPParser: false }, respond);
+  const server = createServer({ insecureHTTPParser: false }, prepare
+    ? (req, res) => void prepare((req.url ?? '/').split('?')[0] ?? '/').catch(() => undefined).then(() => respond(req, res))
+    : respond);
   server.on('connection', (socket: Socket) => connectionIds.set(socket, ++nextConnectionId));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>

@@ -63,6 +63,11 @@ export interface AdminServerOptions {
   onQuit?(): void;
   /** GET /isthmus/trace reads it. */
   trace?: TraceRecorder;
+  /**
+   * Runs before a request is dispatched, with its path: the --concurrency primary gathers its workers'
+   * stats or config there, so that the synchronous handlers read fresh data.
+   */
+  prepare?(path: string): Promise<void>;
   /** Logs every admin request (Envoy's admin.access_log). */
   accessLog?: AccessLogger;
 }

@@ -125,8 +125,11 @@ export function createTcpProxy(config: TcpProxy, ctx: NetworkFilterContext): Net
       }
       // Passthrough connections live long (pooled by the client): an entry at connect shows the hop now.
       if (config.access_log_options?.flush_access_log_on_connected) log('connected');
-      downstream.on('data', (chunk: Buffer) => (bytesReceived += chunk.length));
-      upstream.on('data', (chunk: Buffer) => (bytesSent += chunk.length));
+      // Byte counts only feed access logs: no per-chunk listener on the relay's hot path without one.
+      if (accessLoggers.length > 0) {
+        downstream.on('data', (chunk: Buffer) => (bytesReceived += chunk.length));
+        upstream.on('data', (chunk: Buffer) => (bytesSent += chunk.length));
+      }
       upstream.setTimeout(idleMs, () => {
         flags.push('UT');
         upstream.destroy();

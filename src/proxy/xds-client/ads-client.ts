@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TYPE_URL } from '../../envoy/index.js';
 import type { Node } from '../../envoy/index.js';
-import type { ApplyResult, DynamicResources } from '../dynamic.js';
+import type { ApplyResult } from '../dynamic.js';
 
 /** What the ADS client needs from the protobuf layer (src/envoy/proto). */
 export interface XdsCodec {
@@ -35,13 +35,28 @@ const GRPC_INVALID_ARGUMENT = 3;
 /** Stream endings that mean "not you", not "not now". */
 const REFUSALS = new Set<grpc.status>([grpc.status.FAILED_PRECONDITION, grpc.status.PERMISSION_DENIED, grpc.status.UNAUTHENTICATED]);
 
+/**
+ * Where ADS responses are applied: the proxy's DynamicResources, or (isthmus proxy --concurrency N) the
+ * primary's fan-out to its workers.
+ */
+export interface XdsTarget {
+  applyClusters(items: readonly unknown[], version: string): Promise<ApplyResult> | ApplyResult;
+  applyEndpoints(items: readonly unknown[]): Promise<ApplyResult> | ApplyResult;
+  applyListeners(items: readonly unknown[], version: string): Promise<ApplyResult> | ApplyResult;
+  applyRoutes(items: readonly unknown[], version: string): Promise<ApplyResult> | ApplyResult;
+  applySecrets(items: readonly unknown[], version: string): Promise<ApplyResult> | ApplyResult;
+  edsResourceNames(): string[];
+  rdsResourceNames(): string[];
+  sdsResourceNames(): string[];
+}
+
 export interface AdsClientOptions {
   /** host:port of the control plane's ADS server. */
   readonly address: string;
   readonly node: Node;
   readonly credentials: grpc.ChannelCredentials;
   readonly codec: XdsCodec;
-  readonly dynamic: DynamicResources;
+  readonly dynamic: XdsTarget;
   readonly logger?: Logger;
   readonly serverName?: string;
   /** Back-off between reconnects: starts at min, doubles to max, with jitter. */

@@ -110,7 +110,7 @@ export function adsTarget(bootstrap: Bootstrap, baseDir: string, secrets?: Secre
 
 function serialOf(chainPem: Buffer): string | undefined {
   try {
-    return new X509Certificate(chainPem).serialNumber;
+    return new X509Certificate(chainPem).serialNumber.toLowerCase();
   } catch {
     return undefined;
   }

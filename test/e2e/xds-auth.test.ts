@@ -123,6 +123,9 @@ describe('proxies authenticate to the control plane over TLS', { timeout: 180_00
     expect(started.output()).toMatch(/"auth":"tls \(no client certificate\), token"[^\n]*connected to the control plane/);
     const r = await eventually(() => row(nodeId(1)), synced);
     expect(r?.identity).toEqual({ principal: ID, method: 'token' });
+    const table = await isthmusCli(server, ['proxy-status']);
+    expect(table.stdout).toMatch(/^NAME\s+CLUSTER\s+CDS\s+LDS\s+EDS\s+RDS\s+ECDS\s+ISTIOD\s+VERSION\s+AUTH\s*\n/);
+    expect(table.stdout).toMatch(/^gw-1\.ns\s.*\stoken\s*$/m);
     expect(await eventually(() => httpGet(`http://${NET}.1:8080/`), (res) => res.status === 200)).toMatchObject({ status: 200, body: 'one' });
   });
 

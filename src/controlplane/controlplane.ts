@@ -94,6 +94,7 @@ export class ControlPlane {
       controlPlaneId: this.name,
       onNodeConnected: (node, connection) => this.onConnected(node, connection.connectionId, connection.peer),
       onNodeDisconnected: (node, connection) => this.onDisconnected(node, connection.connectionId),
+      onRefused: ({ nodeId, peer, error }) => this.remember({ proxyRevision: undefined, reason: error.message, hint: error.hint ?? '' }, nodeId ?? '', peer),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -237,8 +238,7 @@ export class ControlPlane {
     const refusal = revisionRefusal(proxy.labels ?? {}, { revision: this.options.revision, defaultRevision: this.isDefaultRevision }, this.name);
     if (refusal) {
       this.options.logger?.warn({ node: proxy.id, peer, proxyRevision: refusal.proxyRevision ?? null, revision: this.options.revision ?? null, hint: refusal.hint }, `proxy refused: ${refusal.reason}`);
-      this.refused.push({ ...refusal, nodeId: proxy.id, peer, at: new Date() });
-      if (this.refused.length > REFUSED_KEPT) this.refused.splice(0, this.refused.length - REFUSED_KEPT);
+      this.remember(refusal, proxy.id, peer);
       throw new XdsError('ERR_XDS_WRONG_REVISION', refusal.reason, { hint: refusal.hint });
     }
     // The newest stream's node wins (a restarted proxy may come back with other labels or an other IP);
@@ -375,12 +375,18 @@ export class ControlPlane {
     return proxyStatusRows(this.xds.proxyStatus(), { name: this.name, revision: this.options.revision });
   }
 
-  /** The proxies refused lately and not connected since, newest per node id first. */
+  private remember(refusal: RevisionRefusal, nodeId: string, peer: string): void {
+    this.refused.push({ ...refusal, nodeId, peer, at: new Date() });
+    if (this.refused.length > REFUSED_KEPT) this.refused.splice(0, this.refused.length - REFUSED_KEPT);
+  }
+
+  /** The proxies refused lately (another revision, credentials, a node not its identity's) and not connected since, newest per node id first. */
   refusedProxies(): unknown {
     const latest = new Map<string, (typeof this.refused)[number]>();
     for (const r of this.refused) if (!this.proxies.has(r.nodeId)) latest.set(r.nodeId, r);
     return [...latest.values()].reverse().map((r) => ({
-      name: proxyDisplayName(r.nodeId),
+      // A caller whose credentials failed before it named its node is listed by its address.
+      name: r.nodeId ? proxyDisplayName(r.nodeId) : `(unauthenticated ${r.peer})`,
       nodeId: r.nodeId,
       peer: r.peer,
       ...(r.proxyRevision ? { proxyRevision: r.proxyRevision } : {}),

@@ -159,6 +159,9 @@ describe('proxies authenticate to the control plane over TLS', { timeout: 180_00
     expect(line).toContain('fix:');
     expect(started.output()).toContain('--xds-tls without --ca-address or --bootstrap-token');
     expect(await row(nodeId(3))).toBeUndefined();
+    // proxy-status names who knocked (by address: the credentials failed before the node was named).
+    const status = await isthmusCli(server, ['proxy-status']);
+    expect(status.stderr).toMatch(/refused: \(unauthenticated [^)]*127\.0\.0\.1:\d+\) [^\n]*presented neither/);
   });
 
   it('Envoy bootstrap form: a certificate from the mesh CA is accepted; one from another CA is refused', async () => {
@@ -232,6 +235,9 @@ admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }
     expect(line).toContain('metadata NAMESPACE \\"other\\"');
     expect(line).toContain(`${ID} of namespace \\"ns\\"`);
     expect(await row(nodeId(6, 'other'))).toBeUndefined();
+    const status = await isthmusCli(server, ['proxy-status']);
+    expect(status.stderr).toContain(`refused: gw-6.other (`);
+    expect(status.stderr).toContain(`claims metadata NAMESPACE "other" but authenticated as ${ID} of namespace "ns"`);
   });
 
   it('with its workload certificate once it has one; after renewal, the next reconnect presents the new certificate', async () => {

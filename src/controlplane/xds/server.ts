@@ -26,6 +26,11 @@ export interface XdsServerOptions {
   readonly onNodeDisconnected?: (node: XdsNode, connection: ConnectionInfo) => void;
   /** Who is calling; allow-all by default (plaintext tests). A listener may bring its own (listen()). */
   readonly authenticate?: Authenticator;
+  /**
+   * A caller turned away for its credentials or its node (UNAUTHENTICATED, PERMISSION_DENIED), so that
+   * proxy-status can show who knocked; nodeId is unknown when the credentials failed before the first request.
+   */
+  readonly onRefused?: (refusal: { readonly nodeId: string | undefined; readonly peer: string; readonly error: XdsError }) => void;
   /** A response unanswered for this long makes the proxy STALE in proxyStatus() (default 5 s). */
   readonly staleAfterMs?: number;
   /** Sent in every response's control_plane.identifier. */
@@ -139,6 +144,9 @@ export class XdsServer {
       const status = grpcStatusOf(err);
       this.options.logger?.warn({ connection: connectionId, peer: call.getPeer(), node: info?.node.id ?? claimedNodeId, code: grpc.status[status.code], reason: status.details }, 'xDS stream refused');
       if (!(err instanceof XdsError)) this.options.logger?.error({ err }, 'unexpected error in an xDS stream');
+      else if (err.code === 'ERR_XDS_UNAUTHENTICATED' || err.code === 'ERR_XDS_PERMISSION_DENIED') {
+        this.options.onRefused?.({ nodeId: info?.node.id ?? claimedNodeId, peer: call.getPeer(), error: err });
+      }
       cleanup();
       call.emit('error', { code: status.code, details: status.details });
     };

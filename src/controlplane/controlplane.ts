@@ -14,6 +14,7 @@ import { meshServicesOf } from './registry/index.js';
 import { sdsSecrets } from './secrets.js';
 import { createFileStore } from './store/index.js';
 import { loadClientTrust } from './trust.js';
+import { XdsTlsEndpoint } from './xds-tls.js';
 import type { ClientTrust } from './trust.js';
 import type { ConfigStore } from './store/index.js';
 import { buildServiceRegistry, translate } from './translate/index.js';
@@ -27,8 +28,13 @@ export interface ControlPlaneOptions {
   readonly trustDomain?: string;
   /** Trust domain of the VM intermediate (identities handed to VMs); the mesh's when absent. */
   readonly vmTrustDomain?: string;
-  /** host:port for ADS (Istio: 15010 plaintext). */
+  /** host:port for plaintext ADS (Istio: 15010); "off" (or "") turns the plaintext port off. */
   readonly xdsAddress?: string;
+  /**
+   * host:port for ADS over TLS (Istio: 15012): a server certificate from the mesh CA, and callers
+   * authenticated by their workload certificate or a bootstrap token; off when undefined.
+   */
+  readonly xdsTlsAddress?: string;
   /** host:port of the management API (apply/get/delete, proxy-status, proxy-config). */
   readonly managementAddress?: string;
   /** host:port of the CSR-signing service (Istio: 15012); off when undefined. */
@@ -78,6 +84,8 @@ export class ControlPlane {
   private caServer: IstioCaServer | undefined;
   private readonly proxies = new Map<string, ConnectedProxy>();
   private xdsPort = 0;
+  private xdsTlsPort = 0;
+  private xdsTls: XdsTlsEndpoint | undefined;
   private unwatch: (() => void) | undefined;
 
   constructor(private readonly options: ControlPlaneOptions) {
@@ -86,6 +94,7 @@ export class ControlPlane {
       controlPlaneId: this.name,
       onNodeConnected: (node, connection) => this.onConnected(node, connection.connectionId, connection.peer),
       onNodeDisconnected: (node, connection) => this.onDisconnected(node, connection.connectionId),
+      onRefused: ({ nodeId, peer, error }) => this.remember({ proxyRevision: undefined, reason: error.message, hint: error.hint ?? '' }, nodeId ?? '', peer),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -106,8 +115,14 @@ export class ControlPlane {
   /** Proxies refused lately because of their revision, newest last (proxy-status shows them apart). */
   readonly refused: Array<RevisionRefusal & { readonly nodeId: string; readonly peer: string; readonly at: Date }> = [];
 
-  get ports(): { xds: number; management: number; ca?: number } {
-    return { xds: this.xdsPort, management: this.management.port, ...(this.caServer ? { ca: this.caServer.port } : {}) };
+  /** xds is 0 when the plaintext port is off. */
+  get ports(): { xds: number; management: number; ca?: number; xdsTls?: number } {
+    return { xds: this.xdsPort, management: this.management.port, ...(this.caServer ? { ca: this.caServer.port } : {}), ...(this.xdsTls ? { xdsTls: this.xdsTlsPort } : {}) };
+  }
+
+  /** Whether plaintext ADS is served (Istio's 15010). */
+  get plaintextXds(): boolean {
+    return !isOff(this.options.xdsAddress);
   }
 
   private clientTrust: ClientTrust | undefined;
@@ -130,7 +145,11 @@ export class ControlPlane {
       this.pushAll();
     });
     this.refreshServices();
-    this.xdsPort = await this.xds.listen(this.options.xdsAddress ?? '127.0.0.1:15010', grpc.ServerCredentials.createInsecure());
+    if (this.plaintextXds) this.xdsPort = await this.xds.listen(this.options.xdsAddress ?? '127.0.0.1:15010', grpc.ServerCredentials.createInsecure());
+    if (this.options.xdsTlsAddress) {
+      this.xdsTls = await XdsTlsEndpoint.start(this.authorities, this.options.logger);
+      this.xdsTlsPort = await this.xds.listen(this.options.xdsTlsAddress, this.xdsTls.credentials.credentials, this.xdsTls.authenticate);
+    }
     if (this.options.caAddress) await this.startCaServer(splitAddress(this.options.caAddress));
     const [mHost, mPort] = splitAddress(this.options.managementAddress ?? '127.0.0.1:15014');
     this.management = await startManagementServer({
@@ -161,7 +180,12 @@ export class ControlPlane {
         addresses: () => {
           const xdsHost = splitAddress(this.options.xdsAddress ?? '127.0.0.1:15010')[0];
           const caHost = splitAddress(this.options.caAddress ?? '127.0.0.1:0')[0];
-          return { xds: `${xdsHost}:${this.xdsPort}`, ...(this.caServer ? { ca: `${caHost}:${this.caServer.port}` } : {}) };
+          const tlsHost = splitAddress(this.options.xdsTlsAddress ?? '127.0.0.1:0')[0];
+          return {
+            ...(this.plaintextXds ? { xds: `${xdsHost}:${this.xdsPort}` } : {}),
+            ...(this.xdsTls ? { xdsTls: `${tlsHost}:${this.xdsTlsPort}` } : {}),
+            ...(this.caServer ? { ca: `${caHost}:${this.caServer.port}` } : {}),
+          };
         },
         services: () => this.services(),
       },
@@ -173,6 +197,7 @@ export class ControlPlane {
     this.unwatch?.();
     await this.management?.close();
     await this.caServer?.stop();
+    this.xdsTls?.stop();
     await this.xds.close();
     this.cache.close();
     await this.store?.close();
@@ -201,6 +226,8 @@ export class ControlPlane {
       await this.caServer.stop();
       await this.startCaServer([host, port]);
     }
+    // The xDS TLS port presents a certificate of the new hierarchy and trusts both roots.
+    await this.xdsTls?.refresh();
     this.caGeneration += 1;
     this.pushAll();
     return { ...fingerprints, rootsPem: this.authorities.rootsPem() };
@@ -211,8 +238,7 @@ export class ControlPlane {
     const refusal = revisionRefusal(proxy.labels ?? {}, { revision: this.options.revision, defaultRevision: this.isDefaultRevision }, this.name);
     if (refusal) {
       this.options.logger?.warn({ node: proxy.id, peer, proxyRevision: refusal.proxyRevision ?? null, revision: this.options.revision ?? null, hint: refusal.hint }, `proxy refused: ${refusal.reason}`);
-      this.refused.push({ ...refusal, nodeId: proxy.id, peer, at: new Date() });
-      if (this.refused.length > REFUSED_KEPT) this.refused.splice(0, this.refused.length - REFUSED_KEPT);
+      this.remember(refusal, proxy.id, peer);
       throw new XdsError('ERR_XDS_WRONG_REVISION', refusal.reason, { hint: refusal.hint });
     }
     // The newest stream's node wins (a restarted proxy may come back with other labels or an other IP);
@@ -349,12 +375,18 @@ export class ControlPlane {
     return proxyStatusRows(this.xds.proxyStatus(), { name: this.name, revision: this.options.revision });
   }
 
-  /** The proxies refused lately and not connected since, newest per node id first. */
+  private remember(refusal: RevisionRefusal, nodeId: string, peer: string): void {
+    this.refused.push({ ...refusal, nodeId, peer, at: new Date() });
+    if (this.refused.length > REFUSED_KEPT) this.refused.splice(0, this.refused.length - REFUSED_KEPT);
+  }
+
+  /** The proxies refused lately (another revision, credentials, a node not its identity's) and not connected since, newest per node id first. */
   refusedProxies(): unknown {
     const latest = new Map<string, (typeof this.refused)[number]>();
     for (const r of this.refused) if (!this.proxies.has(r.nodeId)) latest.set(r.nodeId, r);
     return [...latest.values()].reverse().map((r) => ({
-      name: proxyDisplayName(r.nodeId),
+      // A caller whose credentials failed before it named its node is listed by its address.
+      name: r.nodeId ? proxyDisplayName(r.nodeId) : `(unauthenticated ${r.peer})`,
       nodeId: r.nodeId,
       peer: r.peer,
       ...(r.proxyRevision ? { proxyRevision: r.proxyRevision } : {}),
@@ -382,6 +414,10 @@ function equivalenceKey(proxy: ProxyNode): string {
   const { id: _id, metadata, ...rest } = proxy;
   const { NAME: _n, POD_NAME: _p, INSTANCE_IPS: _i, ...meta } = metadata ?? {};
   return JSON.stringify({ ...rest, metadata: Object.fromEntries(Object.entries(meta).sort()) });
+}
+
+function isOff(address: string | undefined): boolean {
+  return address !== undefined && (address === '' || address === 'off');
 }
 
 function splitAddress(address: string): [string, number] {

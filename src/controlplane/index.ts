@@ -11,3 +11,5 @@ export type { VmServiceInput, VmJoinResources, VmRouteRow, VmSkipped, VmTranscod
 export * from './links/index.js';
 export { revisionRefusal, versionOfRevision, REVISION_LABEL, DEFAULT_REVISION, ISTIO_API_VERSION } from './revision.js';
 export type { RevisionPolicy, RevisionRefusal } from './revision.js';
+export { XdsTlsEndpoint, controlPlaneSpiffeId } from './xds-tls.js';
+export { MeshCertificateAuthorities } from './mesh-ca.js';

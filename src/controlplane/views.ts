@@ -44,6 +44,8 @@ export function proxyStatusRows(statuses: readonly ProxyStatus[], controlPlane: 
       ...(controlPlane.revision ? { revision: controlPlane.revision } : {}),
       version: (s.metadata.ISTIO_VERSION as string | undefined) ?? versionOfRevision(controlPlane.revision),
       types: s.types,
+      // How the proxy authenticated to the xDS server: none (plaintext port), mtls (with the serial), token.
+      identity: s.identity,
       ...(typeof admin === 'string' ? { adminAddress: admin } : {}),
       ...(ip ? { ip } : {}),
       metadata,

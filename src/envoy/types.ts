@@ -251,7 +251,7 @@ export interface Node { id?: string; cluster?: string; metadata?: Record<string,
 export interface ApiConfigSource {
   api_type?: 'GRPC' | 'DELTA_GRPC' | 'AGGREGATED_GRPC' | 'AGGREGATED_DELTA_GRPC' | 'REST' | 'DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE';
   transport_api_version?: string;
-  grpc_services?: Array<{ envoy_grpc?: { cluster_name: string; authority?: string }; timeout?: Duration }>;
+  grpc_services?: Array<{ envoy_grpc?: { cluster_name: string; authority?: string }; timeout?: Duration; initial_metadata?: Array<{ key: string; value?: string }> }>;
   set_node_on_first_message_only?: boolean;
 }
 export interface DynamicResources { lds_config?: ConfigSource; cds_config?: ConfigSource; ads_config?: ApiConfigSource }

@@ -18,7 +18,7 @@ import { SecretStore } from './tls/sds.js';
 import { TraceRecorder } from './trace/index.js';
 import { AdsClient } from './xds-client/ads-client.js';
 import type { XdsCodec, XdsTarget } from './xds-client/ads-client.js';
-import { adsTarget } from './xds-client/connect.js';
+import { adsTarget, redactAdsCredentials } from './xds-client/connect.js';
 
 export const ISTHMUS_VERSION = '0.1.0';
 
@@ -151,11 +151,11 @@ export class ProxyServer {
    * is the protobuf layer; listeners and clusters then come from the control plane.
    */
   connectXds(codec: XdsCodec, applyTo: XdsTarget = this.dynamic): AdsClient | undefined {
-    const target = adsTarget(this.bootstrap, this.options.baseDir ?? process.cwd());
+    const target = adsTarget(this.bootstrap, this.options.baseDir ?? process.cwd(), this.secrets);
     if (!target) return undefined;
     this.ads = new AdsClient({
       address: target.address,
-      credentials: target.credentials,
+      connection: target.connection,
       ...(target.serverName ? { serverName: target.serverName } : {}),
       node: this.bootstrap.node ?? { id: hostname() },
       codec,
@@ -206,7 +206,7 @@ export class ProxyServer {
     const dyn = <T extends object>(entries: Iterable<{ resource: T; version: string; lastUpdated: Date }>, typeUrl: string) =>
       [...entries].map((e) => ({ resource: { '@type': typeUrl, ...e.resource }, versionInfo: e.version, lastUpdated: e.lastUpdated }));
     return buildConfigDump({
-      bootstrap: this.bootstrap,
+      bootstrap: redactAdsCredentials(this.bootstrap),
       staticListeners: (resources.listeners ?? []).map((l) => ({ '@type': TYPE_URL.listener, ...l })),
       staticClusters: (resources.clusters ?? []).map((c) => ({ '@type': TYPE_URL.cluster, ...c })),
       staticRouteConfigs: [],

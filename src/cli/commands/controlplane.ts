@@ -11,7 +11,8 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--config-dir <dir>', 'a directory of Istio YAML files, watched for changes')
     .option('--trust-domain <domain>', 'SPIFFE trust domain of a new mesh CA', 'cluster.local')
     .option('--vm-trust-domain <domain>', 'SPIFFE trust domain of the VM intermediate (identities for VMs); the mesh trust domain when left out')
-    .option('--xds-address <host:port>', 'ADS (gRPC) address', '127.0.0.1:15010')
+    .option('--xds-address <host:port>', "plaintext ADS (gRPC) address (Istio's 15010); 'off' turns it off", '127.0.0.1:15010')
+    .option('--xds-tls-address <host:port>', "ADS over TLS (Istio's 15012): a server certificate from the mesh CA (istiod.istio-system.svc); proxies authenticate with their workload certificate or a bootstrap token")
     .option('--xds-port <port>', 'ADS port on 127.0.0.1 (shorthand for --xds-address)')
     .option('--management-address <host:port>', 'management API address (isthmus apply/get/proxy-status talk to it)', '127.0.0.1:15014')
     .option('--ca-address <host:port>', 'CSR-signing service (Istio CA API) address; off when not given')
@@ -25,7 +26,7 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--skip-validate-trust-domain', "Istio's PILOT_SKIP_VALIDATE_TRUST_DOMAIN: sidecars accept mTLS peers of any trust domain whose certificate chains to the mesh root")
     .option('-l, --log-level <level>', 'log level', 'info')
     .action(action(async (opts: {
-      stateDir: string; configDir?: string; trustDomain: string; vmTrustDomain?: string; xdsAddress: string; xdsPort?: string; managementAddress: string; caAddress?: string;
+      stateDir: string; configDir?: string; trustDomain: string; vmTrustDomain?: string; xdsAddress: string; xdsTlsAddress?: string; xdsPort?: string; managementAddress: string; caAddress?: string;
       token?: string; name?: string; revision?: string; defaultRevision?: boolean; extraTrustedRoots: string[]; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; skipValidateTrustDomain?: boolean; logLevel: string;
     }, cmd: Command) => {
       opts.token ??= cmd.optsWithGlobals<{ token?: string }>().token; // also a global flag
@@ -36,6 +37,7 @@ export function registerControlPlaneCommand(program: Command): void {
         trustDomain: opts.trustDomain,
         ...(opts.vmTrustDomain ? { vmTrustDomain: opts.vmTrustDomain } : {}),
         xdsAddress: opts.xdsPort ? `127.0.0.1:${opts.xdsPort}` : opts.xdsAddress,
+        ...(opts.xdsTlsAddress ? { xdsTlsAddress: opts.xdsTlsAddress } : {}),
         managementAddress: opts.managementAddress,
         ...(opts.caAddress ? { caAddress: opts.caAddress } : {}),
         ...(opts.token ? { managementToken: opts.token } : {}),
@@ -55,7 +57,9 @@ export function registerControlPlaneCommand(program: Command): void {
       const host = (address: string | undefined) => (address ? address.slice(0, address.lastIndexOf(':')) || '127.0.0.1' : '127.0.0.1');
       const xdsHost = host(opts.xdsPort ? undefined : opts.xdsAddress);
       const serves = cp.revision ? `revision ${cp.revision}${cp.isDefaultRevision ? ', default' : ''}` : 'the default revision';
-      process.stderr.write(`control plane ${cp.name} (${serves}) ready: xDS ${xdsHost}:${ports.xds}, management ${cp.management.url}${ports.ca ? `, CA ${host(opts.caAddress)}:${ports.ca}` : ''} (Ctrl-C to stop)\n`);
+      const plaintext = cp.plaintextXds ? `${xdsHost}:${ports.xds}` : 'off';
+      const tls = ports.xdsTls ? `, xDS TLS ${host(opts.xdsTlsAddress)}:${ports.xdsTls}` : '';
+      process.stderr.write(`control plane ${cp.name} (${serves}) ready: xDS ${plaintext}, management ${cp.management.url}${tls}${ports.ca ? `, CA ${host(opts.caAddress)}:${ports.ca}` : ''} (Ctrl-C to stop)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => void cp.stop().then(resolve);
         process.once('SIGINT', stop);

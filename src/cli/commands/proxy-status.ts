@@ -5,7 +5,7 @@ import { connect } from './contexts.js';
 
 interface TypeStatus { state: string }
 interface RefusedRow { name: string; peer: string; at: string; reason: string; hint: string }
-interface StatusRow { name: string; cluster: string; controlPlane: string; version: string; types: Record<string, TypeStatus> }
+interface StatusRow { name: string; cluster: string; controlPlane: string; version: string; types: Record<string, TypeStatus>; identity?: { method: string } }
 
 const TYPE_COLUMNS = ['CDS', 'LDS', 'EDS', 'RDS', 'ECDS'] as const;
 
@@ -19,9 +19,11 @@ export function registerProxyStatusCommands(program: Command): void {
     .action(action(async (_opts: unknown, cmd: Command) => {
       const client = await connect(cmd);
       const [rows, refused] = await Promise.all([client.proxyStatus() as Promise<StatusRow[]>, client.refusedProxies() as Promise<RefusedRow[]>]);
+      // AUTH (mtls, token, none) only when some proxy authenticated: a plaintext-only mesh keeps istioctl's columns.
+      const auth = rows.some((r) => r.identity && r.identity.method !== 'none');
       emit(cmd, rows, () => formatTable(
-        ['NAME', 'CLUSTER', ...TYPE_COLUMNS, 'ISTIOD', 'VERSION'],
-        rows.map((r) => [r.name, r.cluster, ...TYPE_COLUMNS.map((t) => shown(r.types[t]?.state)), r.controlPlane, r.version]),
+        ['NAME', 'CLUSTER', ...TYPE_COLUMNS, 'ISTIOD', 'VERSION', ...(auth ? ['AUTH'] : [])],
+        rows.map((r) => [r.name, r.cluster, ...TYPE_COLUMNS.map((t) => shown(r.types[t]?.state)), r.controlPlane, r.version, ...(auth ? [r.identity?.method ?? 'none'] : [])]),
       ));
       // Proxies turned away (another revision) are not rows; they are named on stderr, so -o json stays the rows.
       for (const r of Array.isArray(refused) ? refused : []) {

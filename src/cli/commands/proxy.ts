@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { IsthmusError, parseDuration, writeFileAtomic } from '../../common/index.js';
 import { loadBootstrapFile } from '../../envoy/index.js';
 import { ProxyPrimary, ProxyServer, WORKER_INDEX_ENV, WorkloadCertificateManager, envoyXdsCodec, runWorker, xdsBootstrap } from '../../proxy/index.js';
+import type { XdsBootstrapOptions } from '../../proxy/index.js';
 import type { LoadedBootstrap } from '../../envoy/index.js';
 import { action, collect } from '../action.js';
 
@@ -21,7 +22,27 @@ function pairs(list: string[], flag: string): Record<string, string> {
 }
 
 /** The bootstrap for --xds: node identity and metadata from the flags, ADS to the control plane. */
-function xdsLoaded(opts: { xds?: string; nodeId?: string; nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string; ip?: string }): LoadedBootstrap {
+interface XdsFlags {
+  xds?: string; nodeId?: string; nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string; ip?: string;
+  xdsTls?: boolean; xdsRootCa?: string; xdsServerName: string; caRoot?: string; caAddress?: string; bootstrapToken?: string;
+}
+
+/**
+ * --xds-tls: the xds-grpc cluster verifies the control plane against the mesh root and istiod's name, and
+ * presents the workload certificate --ca-address keeps in the SDS secret "default"; the bootstrap token
+ * rides along as "authorization: Bearer" (the control plane looks at it only while there is no certificate).
+ */
+function xdsTlsOptions(opts: XdsFlags): Pick<XdsBootstrapOptions, 'tls' | 'token'> {
+  if (!opts.xdsTls) return {};
+  const caFile = opts.xdsRootCa ?? opts.caRoot;
+  if (!caFile) throw new IsthmusError('ERR_PROXY_CONFIG', '--xds-tls needs the roots that verify the control plane', { hint: "pass the mesh's root-cert.pem with --xds-root-ca (or --ca-root)" });
+  return {
+    tls: { caFile, serverName: opts.xdsServerName, ...(opts.caAddress ? { certificateSecret: WORKLOAD_CERTIFICATE_SECRET } : {}) },
+    ...(opts.bootstrapToken ? { token: opts.bootstrapToken } : {}),
+  };
+}
+
+function xdsLoaded(opts: XdsFlags): LoadedBootstrap {
   const namespace = opts.namespace ?? 'default';
   const nodeId = opts.nodeId ?? `${opts.proxyType}~${opts.ip ?? '127.0.0.1'}~isthmus-proxy-${process.pid}.${namespace}~${namespace}.svc.cluster.local`;
   const metadata: Record<string, unknown> = { NAMESPACE: namespace, PROXY_TYPE: opts.proxyType, LABELS: pairs(opts.label, '--label'), ...(opts.ip ? { INSTANCE_IPS: opts.ip } : {}), ...pairs(opts.meta, '--meta') };
@@ -32,6 +53,7 @@ function xdsLoaded(opts: { xds?: string; nodeId?: string; nodeCluster?: string; 
     ...(opts.nodeCluster ? { nodeCluster: opts.nodeCluster } : {}),
     metadata: metadata as Record<string, string>,
     adminPort: Number(opts.adminPort),
+    ...xdsTlsOptions(opts),
   });
   return { bootstrap, baseDir: process.cwd(), source: `--xds ${opts.xds}` };
 }
@@ -44,6 +66,9 @@ function parseConcurrency(value: string): number {
   return n;
 }
 
+/** The SDS name of the workload certificate (istio-agent's), which --ca-address keeps fresh. */
+const WORKLOAD_CERTIFICATE_SECRET = 'default';
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'off'];
 
 export function registerProxyCommand(program: Command): void {
@@ -54,6 +79,9 @@ export function registerProxyCommand(program: Command): void {
     .option('-l, --log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
     .option('--drain-time-s <seconds>', 'on SIGTERM, how long open connections may finish', '5')
     .option('--xds <host:port>', 'get listeners, routes, clusters, endpoints and secrets from a control plane over ADS')
+    .option('--xds-tls', "ADS over TLS (the control plane's --xds-tls-address, Istio's 15012): verify it against --xds-root-ca and --xds-server-name, authenticate with the workload certificate (--ca-address) or, before there is one, --bootstrap-token")
+    .option('--xds-root-ca <file>', 'PEM roots that verify the control plane with --xds-tls (default: --ca-root)')
+    .option('--xds-server-name <name>', "the name the control plane's certificate must carry, with --xds-tls", 'istiod.istio-system.svc')
     .option('--node-id <id>', "the proxy's xDS node id (Istio form: router~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local)")
     .option('--node-cluster <name>', 'the xDS node cluster (default: from the node id)')
     .option('--proxy-type <type>', 'router (a gateway) or sidecar', 'sidecar')
@@ -78,6 +106,7 @@ export function registerProxyCommand(program: Command): void {
       nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string; traceEntries: string;
       caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; bootstrapTokenFile?: string; certTtl?: string; ip?: string;
       concurrency: string;
+      xdsTls?: boolean; xdsRootCa?: string; xdsServerName: string;
     }) => {
       if (!opts.configPath && !opts.xds) {
         throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
@@ -93,6 +122,10 @@ export function registerProxyCommand(program: Command): void {
       const level = opts.logLevel === 'critical' ? 'fatal' : opts.logLevel === 'off' ? 'silent' : opts.logLevel;
       const rootLogger = pino({ name: 'isthmus-proxy', level }, pino.destination(2));
       const logger = role === 'worker' ? rootLogger.child({ worker: Number(process.env[WORKER_INDEX_ENV]) }) : rootLogger;
+      if (opts.bootstrapTokenFile) opts.bootstrapToken ??= (await readFile(opts.bootstrapTokenFile, 'utf8')).trim();
+      if (opts.xdsTls && !opts.caAddress && !opts.bootstrapToken) {
+        logger.warn('--xds-tls without --ca-address or --bootstrap-token: this proxy has no credentials, so the control plane will refuse it');
+      }
       const loaded = opts.configPath ? await loadBootstrapFile(opts.configPath) : xdsLoaded(opts);
       const traceEntries = Number(opts.traceEntries);
       if (!Number.isInteger(traceEntries) || traceEntries < 0) {
@@ -114,7 +147,6 @@ export function registerProxyCommand(program: Command): void {
       let certificates: WorkloadCertificateManager | undefined;
       if (opts.caAddress) {
         if (!opts.caRoot) throw new IsthmusError('ERR_PROXY_CONFIG', '--ca-address needs --ca-root', { hint: "pass the mesh's root-cert.pem with --ca-root" });
-        if (opts.bootstrapTokenFile) opts.bootstrapToken ??= (await readFile(opts.bootstrapTokenFile, 'utf8')).trim();
         certificates = new WorkloadCertificateManager({
           caAddress: opts.caAddress,
           rootsPem: await readFile(opts.caRoot, 'utf8'),

@@ -100,6 +100,8 @@ export interface StatusResponse {
   readonly problems: readonly StoreProblem[];
   /** host:port of ADS and of the CSR-signing service (absent when off), for bootstraps written by the CLI. */
   readonly xdsAddress?: string;
+  /** ADS over TLS (Istio's 15012), when the control plane serves it. */
+  readonly xdsTlsAddress?: string;
   readonly caAddress?: string;
 }
 
@@ -188,6 +190,6 @@ export interface ManagementProviders {
   readonly refusedProxies?: () => unknown;
   /** istioctl proxy-config: the Envoy resources last sent to a proxy; undefined when the proxy is unknown. */
   /** Where ADS and the CA service listen. */
-  readonly addresses?: () => { readonly xds: string; readonly ca?: string };
+  readonly addresses?: () => { readonly xds?: string; readonly xdsTls?: string; readonly ca?: string };
   readonly proxyConfig?: (query: { readonly proxy: string; readonly type: ProxyConfigType }) => unknown;
 }

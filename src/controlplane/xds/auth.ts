@@ -26,8 +26,10 @@ export interface PeerCertificateOptions {
  * mTLS: the proxy's client certificate (as the TLS handshake presented it) must be a SPIFFE
  * certificate that chains to `roots`; its SPIFFE ID is the identity.
  */
-export function peerCertificateAuthenticator(options: PeerCertificateOptions): Authenticator {
+export function peerCertificateAuthenticator(trust: PeerCertificateOptions | (() => PeerCertificateOptions)): Authenticator {
   return (call) => {
+    // A getter lets the trust follow a root rotation without rebuilding the server.
+    const options = typeof trust === 'function' ? trust() : trust;
     const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
     if (!raw) {
       throw new XdsError('ERR_XDS_UNAUTHENTICATED', `${call.getPeer()} presented no client certificate that verifies against the control plane's roots`, {
@@ -43,7 +45,7 @@ export function peerCertificateAuthenticator(options: PeerCertificateOptions): A
         ...(options.allowedTrustDomains ? { allowedTrustDomains: options.allowedTrustDomains } : {}),
         role: 'client',
       });
-      return { principal: verified.spiffeId.uri, method: 'mtls' };
+      return { principal: verified.spiffeId.uri, method: 'mtls', serial: verified.leaf.serialNumber };
     } catch (err) {
       if (err instanceof PkiError) throw new XdsError('ERR_XDS_UNAUTHENTICATED', `${call.getPeer()}: ${err.message}`, { ...(err.hint ? { hint: err.hint } : {}), cause: err });
       throw err;
@@ -67,5 +69,21 @@ export function bearerTokenAuthenticator(verify: (token: string) => string | Pro
       if (err instanceof XdsError) throw err;
       throw new XdsError('ERR_XDS_UNAUTHENTICATED', `${call.getPeer()}: the token was refused: ${(err as Error).message}`, { cause: err });
     }
+  };
+}
+
+/**
+ * Istio's xDS-over-TLS port (15012): a proxy proves who it is with its workload certificate, or with a
+ * bootstrap token before it has one. A certificate that TLS verified wins; a token is looked at only
+ * when there is none. grpc-js hides a client certificate that failed verification (another CA,
+ * expired), so such a caller counts as one without a certificate and the message says so.
+ */
+export function certificateOrToken(certificate: Authenticator, token: Authenticator): Authenticator {
+  return (call) => {
+    if (call.getAuthContext()?.sslPeerCertificate?.raw) return certificate(call);
+    if (call.metadata.get('authorization').length > 0) return token(call);
+    throw new XdsError('ERR_XDS_UNAUTHENTICATED', `${call.getPeer()} presented neither a client certificate that verifies against the mesh roots (one from another CA, or expired, counts as none) nor an "authorization: Bearer <token>" header`, {
+      hint: 'start the proxy with its workload certificate (--ca-address with --bootstrap-token), or with a bootstrap token from `isthmus ca token` (--bootstrap-token)',
+    });
   };
 }

@@ -5,6 +5,7 @@ import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, D
 import { allowAll } from './auth.js';
 import type { Authenticator } from './auth.js';
 import { DeltaStream } from './delta-stream.js';
+import { checkNodeIdentity } from './node-identity.js';
 import { XdsError, grpcStatusOf } from './errors.js';
 import { RejectedVersions } from './rejected-versions.js';
 import { isXdsTypeUrl } from './resource-types.js';
@@ -23,8 +24,13 @@ export interface XdsServerOptions {
    */
   readonly onNodeConnected?: (node: XdsNode, connection: ConnectionInfo) => Promise<void> | void;
   readonly onNodeDisconnected?: (node: XdsNode, connection: ConnectionInfo) => void;
-  /** Who is calling; allow-all by default (plaintext tests). */
+  /** Who is calling; allow-all by default (plaintext tests). A listener may bring its own (listen()). */
   readonly authenticate?: Authenticator;
+  /**
+   * A caller turned away for its credentials or its node (UNAUTHENTICATED, PERMISSION_DENIED), so that
+   * proxy-status can show who knocked; nodeId is unknown when the credentials failed before the first request.
+   */
+  readonly onRefused?: (refusal: { readonly nodeId: string | undefined; readonly peer: string; readonly error: XdsError }) => void;
   /** A response unanswered for this long makes the proxy STALE in proxyStatus() (default 5 s). */
   readonly staleAfterMs?: number;
   /** Sent in every response's control_plane.identifier. */
@@ -49,7 +55,7 @@ export class XdsServer {
   private readonly rejected = new RejectedVersions();
   private readonly active = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
   private readonly options: XdsServerOptions;
-  private grpcServer: grpc.Server | undefined;
+  private readonly grpcServers: grpc.Server[] = [];
   private connectionSeq = 0;
   private nonceSeq = 0;
 
@@ -58,24 +64,32 @@ export class XdsServer {
     this.status = new ProxyStatusRegistry(options.staleAfterMs ?? 5_000);
   }
 
-  /** Adds the ADS service to a gRPC server the caller runs (e.g. next to the CA service). */
-  register(server: grpc.Server): void {
+  /**
+   * Adds the ADS service to a gRPC server the caller runs (e.g. next to the CA service); `authenticate`
+   * replaces the server-wide authenticator for the streams of this one (Istio: 15010 trusts the network,
+   * 15012 wants a certificate or a token).
+   */
+  register(server: grpc.Server, authenticate?: Authenticator): void {
     preloadEnvoyProtos();
+    const auth = authenticate ?? this.options.authenticate ?? allowAll;
     server.addService(adsServiceDefinition, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.serve(call, 'sotw'),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.serve(call, 'delta'),
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.serve(call, 'sotw', auth),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.serve(call, 'delta', auth),
     });
   }
 
-  /** Starts a gRPC server of its own; returns the bound port (give port 0 for any free port). */
-  async listen(address = '127.0.0.1:0', credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+  /**
+   * Starts a gRPC server of its own; returns the bound port (give port 0 for any free port). May be
+   * called once per address: a plaintext port and a TLS port serve the same streams and status.
+   */
+  async listen(address = '127.0.0.1:0', credentials = grpc.ServerCredentials.createInsecure(), authenticate?: Authenticator): Promise<number> {
     const server = new grpc.Server();
-    this.register(server);
+    this.register(server, authenticate);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, credentials, (err, bound) => (err ? reject(new XdsError('ERR_XDS_LISTEN', `cannot listen on ${address}: ${err.message}`, { cause: err })) : resolve(bound)));
     });
-    this.grpcServer = server;
-    this.options.logger?.info({ port }, 'xDS (ADS) server listening');
+    this.grpcServers.push(server);
+    this.options.logger?.info({ address, port }, 'xDS (ADS) server listening');
     return port;
   }
 
@@ -83,15 +97,14 @@ export class XdsServer {
   async close(): Promise<void> {
     for (const call of this.active) call.end();
     this.active.clear();
-    const server = this.grpcServer;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
+    const servers = this.grpcServers.splice(0);
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
       const force = setTimeout(() => server.forceShutdown(), 2_000);
       server.tryShutdown(() => {
         clearTimeout(force);
         resolve();
       });
-    });
+    })));
   }
 
   /** Every connected proxy with its sync state per type (proxy-status). */
@@ -103,14 +116,14 @@ export class XdsServer {
     return this.active.size;
   }
 
-  private serve<Req extends { node?: XdsNode }, Res>(call: grpc.ServerDuplexStream<Req, Res>, protocol: Protocol): void {
+  private serve<Req extends { node?: XdsNode }, Res>(call: grpc.ServerDuplexStream<Req, Res>, protocol: Protocol, authenticate: Authenticator): void {
     const anyCall = call as unknown as grpc.ServerDuplexStream<unknown, unknown>;
     this.active.add(anyCall);
     const connectionId = String(++this.connectionSeq);
-    const authenticate = this.options.authenticate ?? allowAll;
     const identity: Promise<XdsIdentity> = Promise.resolve().then(() => authenticate(call));
     let handler: StreamHandler<Req> | undefined;
     let info: ConnectionInfo | undefined;
+    let claimedNodeId: string | undefined;
     let closed = false;
     // Requests are handled one at a time, in order, even while onNodeConnected is pending.
     let queue = Promise.resolve();
@@ -129,8 +142,11 @@ export class XdsServer {
     const fail = (err: unknown): void => {
       if (closed) return;
       const status = grpcStatusOf(err);
-      this.options.logger?.warn({ connection: connectionId, peer: call.getPeer(), node: info?.node.id, code: grpc.status[status.code], reason: status.details }, 'xDS stream refused');
+      this.options.logger?.warn({ connection: connectionId, peer: call.getPeer(), node: info?.node.id ?? claimedNodeId, code: grpc.status[status.code], reason: status.details }, 'xDS stream refused');
       if (!(err instanceof XdsError)) this.options.logger?.error({ err }, 'unexpected error in an xDS stream');
+      else if (err.code === 'ERR_XDS_UNAUTHENTICATED' || err.code === 'ERR_XDS_PERMISSION_DENIED') {
+        this.options.onRefused?.({ nodeId: info?.node.id ?? claimedNodeId, peer: call.getPeer(), error: err });
+      }
       cleanup();
       call.emit('error', { code: status.code, details: status.details });
     };
@@ -139,7 +155,11 @@ export class XdsServer {
     const first = async (request: Req): Promise<StreamHandler<Req>> => {
       const node = request.node;
       if (!node?.id) throw new XdsError('ERR_XDS_NO_NODE', 'the first request of an xDS stream must carry node.id', { hint: 'set node.id in the proxy bootstrap' });
-      info = { connectionId, node, identity: await identity, peer: call.getPeer(), protocol };
+      claimedNodeId = node.id;
+      const who = await identity;
+      // Bound before anything is built for the node: a caller gets only the config of the node it proves to be.
+      checkNodeIdentity(who, node);
+      info = { connectionId, node, identity: who, peer: call.getPeer(), protocol };
       try {
         await this.options.onNodeConnected?.(node, info);
       } catch (err) {

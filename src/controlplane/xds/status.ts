@@ -26,6 +26,8 @@ export interface XdsIdentity {
   /** A SPIFFE ID, a token subject, or "anonymous". */
   readonly principal: string;
   readonly method: 'none' | 'mtls' | 'token';
+  /** Serial number of the client certificate (mtls): shows which certificate a proxy reconnected with. */
+  readonly serial?: string;
 }
 
 export interface ProxyStatus {

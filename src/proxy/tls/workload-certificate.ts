@@ -49,7 +49,11 @@ export class WorkloadCertificateManager {
       address: o.caAddress,
       rootsPem: o.rootsPem,
       spiffeId: o.spiffeId,
-      ...(this.current ? { clientCertificate: { certPem: this.current.certPem, keyPem: this.current.keyPem } } : o.token ? { token: o.token } : {}),
+      // Renew with the current certificate while it is valid; once it expired (CA away too long), the CA
+      // would refuse it forever, so fall back to the bootstrap token.
+      ...(this.current && this.current.leaf.notAfter.getTime() > Date.now()
+        ? { clientCertificate: { certPem: this.current.certPem, keyPem: this.current.keyPem } }
+        : o.token ? { token: o.token } : {}),
       ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}),
     });
     const [leaf, ...rest] = response.chain;

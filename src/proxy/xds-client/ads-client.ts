@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { TYPE_URL } from '../../envoy/index.js';
 import type { Node } from '../../envoy/index.js';
 import type { ApplyResult } from '../dynamic.js';
+import type { AdsConnection } from './connect.js';
 
 /** What the ADS client needs from the protobuf layer (src/envoy/proto). */
 export interface XdsCodec {
@@ -54,7 +55,8 @@ export interface AdsClientOptions {
   /** host:port of the control plane's ADS server. */
   readonly address: string;
   readonly node: Node;
-  readonly credentials: grpc.ChannelCredentials;
+  /** Credentials and call metadata, asked for at every (re)connect (a renewed certificate is picked up). */
+  readonly connection: () => AdsConnection;
   readonly codec: XdsCodec;
   readonly dynamic: XdsTarget;
   readonly logger?: Logger;
@@ -77,6 +79,8 @@ export interface AdsStatus {
   readonly connected: boolean;
   /** Why the control plane last refused this proxy (e.g. another revision), until a stream gets config. */
   readonly refused?: string;
+  /** How the last stream authenticated to the control plane (plaintext, certificate <serial>, token). */
+  readonly auth?: string;
   readonly types: Record<string, { version: string; nonce: string; names: string[]; lastError?: string }>;
 }
 
@@ -87,7 +91,9 @@ export interface AdsStatus {
  * configuration, and the client reconnects with back-off, resending the versions it has.
  */
 export class AdsClient {
-  private readonly client: grpc.Client;
+  private client: grpc.Client | undefined;
+  /** AdsConnection.key of the credentials `client` dials with. */
+  private clientKey = '';
   private stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
   private readonly state = new Map<string, TypeState>(TYPES.map((t) => [t, { version: '', nonce: '', names: [], subscribed: false }]));
   private attempt = 0;
@@ -97,13 +103,10 @@ export class AdsClient {
   private connected = false;
   private firstRequestSent = false;
   private lastRefusal: string | undefined;
+  /** How the current stream authenticates (AdsConnection.auth). */
+  private auth = '';
 
-  constructor(private readonly options: AdsClientOptions) {
-    this.client = new grpc.Client(options.address, options.credentials, {
-      ...(options.serverName ? { 'grpc.ssl_target_name_override': options.serverName } : {}),
-      'grpc.keepalive_time_ms': 30_000,
-    });
-  }
+  constructor(private readonly options: AdsClientOptions) {}
 
   start(): void {
     this.stopped = false;
@@ -115,24 +118,54 @@ export class AdsClient {
     clearTimeout(this.timer);
     this.stream?.cancel();
     await this.queue.catch(() => undefined);
-    this.client.close();
+    this.client?.close();
+    this.client = undefined;
   }
 
   status(): AdsStatus {
     return {
       connected: this.connected,
       ...(this.lastRefusal ? { refused: this.lastRefusal } : {}),
+      ...(this.auth ? { auth: this.auth } : {}),
       types: Object.fromEntries([...this.state].map(([t, s]) => [t, { version: s.version, nonce: s.nonce, names: s.names, ...(s.lastError ? { lastError: s.lastError } : {}) }])),
     };
   }
 
+  /**
+   * The gRPC client for this connection attempt: a new one (a new TLS connection) when the credentials
+   * changed since the last, so a renewed workload certificate is presented on the next reconnect.
+   */
+  private clientFor(connection: AdsConnection): grpc.Client {
+    if (this.client && this.clientKey === connection.key) return this.client;
+    this.client?.close();
+    this.clientKey = connection.key;
+    this.client = new grpc.Client(this.options.address, connection.credentials, {
+      ...(this.options.serverName ? { 'grpc.ssl_target_name_override': this.options.serverName } : {}),
+      'grpc.keepalive_time_ms': 30_000,
+    });
+    return this.client;
+  }
+
   private connect(): void {
     const codec = this.options.codec;
-    const stream = this.client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
+    let connection: AdsConnection;
+    try {
+      connection = this.options.connection();
+    } catch (err) {
+      // A certificate file gone missing: say so, keep serving, try again later.
+      this.options.logger?.error({ err: (err as Error).message, address: this.options.address }, 'cannot build the credentials for the control plane');
+      this.reconnectLater();
+      return;
+    }
+    const client = this.clientFor(connection);
+    this.options.logger?.debug({ address: this.options.address, auth: connection.auth }, 'opening the xDS stream');
+    const stream = client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
       ADS_METHOD,
       (req) => codec.encodeDiscoveryRequest(req),
       (bytes) => codec.decodeDiscoveryResponse(bytes),
+      connection.metadata,
     );
+    this.auth = connection.auth;
     this.stream = stream;
     this.firstRequestSent = false;
     for (const s of this.state.values()) {
@@ -140,7 +173,7 @@ export class AdsClient {
       s.nonce = '';
     }
     stream.on('data', (response: DiscoveryResponse) => {
-      if (!this.connected) this.options.logger?.info({ address: this.options.address }, 'connected to the control plane');
+      if (!this.connected) this.options.logger?.info({ address: this.options.address, auth: this.auth }, 'connected to the control plane');
       this.connected = true;
       this.lastRefusal = undefined;
       this.attempt = 0;

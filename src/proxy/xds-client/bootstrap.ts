@@ -8,8 +8,14 @@ export interface XdsBootstrapOptions {
   readonly nodeId: string;
   readonly nodeCluster?: string;
   readonly metadata?: Record<string, string>;
-  /** PEM files for mutual TLS to the control plane; plaintext without them. */
-  readonly tls?: { caFile: string; certFile?: string; keyFile?: string; serverName?: string };
+  /**
+   * TLS to the control plane (plaintext without): the roots that verify it, the name its certificate
+   * must carry, and the client certificate as PEM files or as an SDS secret the proxy holds (the
+   * workload certificate "default" that --ca-address keeps fresh).
+   */
+  readonly tls?: { caFile: string; certFile?: string; keyFile?: string; serverName?: string; certificateSecret?: string };
+  /** A bootstrap token, sent as "authorization: Bearer" (grpc_services[0].initial_metadata). */
+  readonly token?: string;
   readonly adminPort?: number;
 }
 
@@ -39,6 +45,7 @@ export function xdsBootstrap(options: XdsBootstrapOptions): Bootstrap {
           ...(options.tls.certFile && options.tls.keyFile
             ? { tls_certificates: [{ certificate_chain: { filename: options.tls.certFile }, private_key: { filename: options.tls.keyFile } }] }
             : {}),
+          ...(options.tls.certificateSecret ? { tls_certificate_sds_secret_configs: [{ name: options.tls.certificateSecret }] } : {}),
           validation_context: { trusted_ca: { filename: options.tls.caFile } },
         },
       },
@@ -47,7 +54,12 @@ export function xdsBootstrap(options: XdsBootstrapOptions): Bootstrap {
   return {
     node: { id: options.nodeId, cluster: options.nodeCluster ?? options.nodeId.split('.')[0] ?? options.nodeId, metadata: options.metadata ?? {} },
     dynamic_resources: {
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }], set_node_on_first_message_only: true },
+      ads_config: {
+        api_type: 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER }, ...(options.token ? { initial_metadata: [{ key: 'authorization', value: `Bearer ${options.token}` }] } : {}) }],
+        set_node_on_first_message_only: true,
+      },
       cds_config: { ads: {}, resource_api_version: 'V3' },
       lds_config: { ads: {}, resource_api_version: 'V3' },
     },

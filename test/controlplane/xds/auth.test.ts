@@ -52,22 +52,23 @@ describe('authenticating proxies', () => {
     cache.close();
   });
 
-  function connect(nodeId: string, identity: Workload): SotwClient {
+  function connect(nodeId: string, identity: Workload, namespace?: string): SotwClient {
     const credentials = grpc.credentials.createSsl(rootPem, identity.key, identity.certChain);
     // The server certificate names istiod's service; the test dials 127.0.0.1.
-    const client = new SotwClient(address, { id: nodeId }, { credentials, channelOptions: { 'grpc.ssl_target_name_override': SERVER_NAME } });
+    const client = new SotwClient(address, { id: nodeId, ...(namespace ? { metadata: { NAMESPACE: namespace } } : {}) }, { credentials, channelOptions: { 'grpc.ssl_target_name_override': SERVER_NAME } });
     clients.push(client);
     return client;
   }
 
   it('takes the SPIFFE ID of a mesh proxy\'s client certificate as its identity', async () => {
     const gateway = await workload(meshCa, 'spiffe://cluster.local/ns/istio-egress/sa/istio-egressgateway');
-    const client = connect('egress-1', gateway);
+    const client = connect('egress-1', gateway, 'istio-egress');
     client.request(TYPE_URL.cluster);
     expect((await client.next(TYPE_URL.cluster)).version_info).toBe('v1');
     expect(server.proxyStatus().find((p) => p.nodeId === 'egress-1')?.identity).toEqual({
       principal: 'spiffe://cluster.local/ns/istio-egress/sa/istio-egressgateway',
       method: 'mtls',
+      serial: expect.any(String) as string,
     });
   });
 

@@ -10,7 +10,9 @@ export const handleStatus: Handler = async (context, _req, res) => {
     snapshotVersion: context.store.snapshot().version,
     resources: context.store.get().length,
     problems: context.store.problems(),
-    ...(addresses ? { xdsAddress: addresses.xds, ...(addresses.ca ? { caAddress: addresses.ca } : {}) } : {}),
+    ...(addresses?.xds ? { xdsAddress: addresses.xds } : {}),
+    ...(addresses?.xdsTls ? { xdsTlsAddress: addresses.xdsTls } : {}),
+    ...(addresses?.ca ? { caAddress: addresses.ca } : {}),
   };
   sendJson(res, 200, body);
 };

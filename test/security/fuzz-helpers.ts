@@ -5,7 +5,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import fc from 'fast-check';
+import type fc from 'fast-check';
 
 const seedFromEnv = Number(process.env['FUZZ_SEED']);
 const scale = Number(process.env['FUZZ_RUNS_SCALE'] ?? '1');

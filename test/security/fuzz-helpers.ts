@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the property-based tests (fast-check): a fixed seed by default so a failure
- * reproduces (FUZZ_SEED overrides it, FUZZ_RUNS scales the run counts), and a heap measurement after a
+ * reproduces (FUZZ_SEED overrides it, FUZZ_RUNS_SCALE multiplies the run counts), and a heap measurement after a
  * full garbage collection, for "bounded memory" properties.
  */
 import { runInNewContext } from 'node:vm';

@@ -62,7 +62,8 @@ export function unknownFieldIssues(value: unknown, schema: JsonSchema, path: Fie
 
   const issues: Issue[] = [];
   for (const [key, child] of Object.entries(value)) {
-    const childSchema = properties?.[key] ?? (typeof additional === 'object' ? additional : undefined);
+    // Object.hasOwn: a key such as "constructor" must not find Object.prototype's member.
+    const childSchema = (properties && Object.hasOwn(properties, key) ? properties[key] : undefined) ?? (typeof additional === 'object' ? additional : undefined);
     if (childSchema) {
       issues.push(...unknownFieldIssues(child, childSchema, [...path, key]));
     } else if (additional !== true) {

@@ -47,10 +47,26 @@ const MODELS: Partial<Record<ResourceKind, ModelClass>> = {
   AuthorizationPolicy: AuthorizationPolicy as unknown as ModelClass,
 };
 
+const PROTOTYPE_KEYS = new Set(['constructor', '__proto__']);
+/** Prefix of a renamed key; no YAML/JSON key a user writes starts with NUL in practice, and errors map it back. */
+const RENAMED = '\u0000';
+
+/**
+ * A copy where keys named "constructor" or "__proto__" are renamed: the models copy fields onto
+ * themselves (a "__proto__" field replaces their prototype) and check for plain objects through
+ * `o.constructor` (which throws when it is null). Renamed, their values are still checked (e.g. as
+ * entries of a map); pointerToPath gives errors their real names back.
+ */
+function renamePrototypeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(renamePrototypeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [PROTOTYPE_KEYS.has(k) ? `${RENAMED}${k}` : k, renamePrototypeKeys(v)]));
+}
+
 function schemaErrors(model: ModelClass, doc: Record<string, unknown>): SchemaErrorObject[] {
   try {
     // The model's schema pins apiVersion to v1beta1; the spec is the same in every version.
-    new model({ ...doc, apiVersion: model.apiVersion, kind: model.kind }).validate();
+    new model({ ...(renamePrototypeKeys(doc) as Record<string, unknown>), apiVersion: model.apiVersion, kind: model.kind }).validate();
     return [];
   } catch (err) {
     const errors = (err as { errors?: unknown }).errors;
@@ -79,7 +95,8 @@ function pointerToPath(pointer: string, doc: unknown): (string | number)[] {
   const path: (string | number)[] = [];
   let node: unknown = doc;
   for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const escaped = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = escaped.startsWith(RENAMED) && PROTOTYPE_KEYS.has(escaped.slice(1)) ? escaped.slice(1) : escaped;
     if (Array.isArray(node) && /^\d+$/.test(key)) {
       path.push(Number(key));
       node = node[Number(key)];

@@ -50,16 +50,32 @@ export async function loadBootstrapFile(path: string): Promise<LoadedBootstrap> 
   } catch (err) {
     throw new IsthmusError('ERR_ENVOY_CONFIG', `cannot read the config file ${path}`, { hint: 'check the path given to -c/--config-path', cause: err });
   }
+  return { bootstrap: parseBootstrapText(text, path), baseDir: dirname(resolve(path)), source: resolve(path) };
+}
+
+/**
+ * Parses and validates bootstrap text (YAML or JSON). Throws IsthmusError for text that is not one
+ * document, EnvoyConfigError (every field problem with its path) for a document that is not a valid
+ * bootstrap; never anything else, whatever the text.
+ */
+export function parseBootstrapText(text: string, source: string): Bootstrap {
   const documents = parseAllDocuments(text);
   if (!Array.isArray(documents) || documents.length !== 1) {
-    throw new IsthmusError('ERR_ENVOY_CONFIG', `${path}: expected exactly one YAML/JSON document`, { hint: 'an Envoy bootstrap is a single document' });
+    throw new IsthmusError('ERR_ENVOY_CONFIG', `${source}: expected exactly one YAML/JSON document`, { hint: 'an Envoy bootstrap is a single document' });
   }
   const [document] = documents;
   if (document && document.errors.length > 0) {
     const first = document.errors[0];
-    throw new IsthmusError('ERR_ENVOY_CONFIG', `${path}: ${first?.message ?? 'invalid YAML'}`, { hint: 'fix the YAML syntax at the line shown' });
+    throw new IsthmusError('ERR_ENVOY_CONFIG', `${source}: ${first?.message ?? 'invalid YAML'}`, { hint: 'fix the YAML syntax at the line shown' });
   }
-  const result = validateBootstrap(document?.toJS());
-  if (!result.valid) throw new EnvoyConfigError(path, result.errors);
-  return { bootstrap: result.bootstrap, baseDir: dirname(resolve(path)), source: resolve(path) };
+  let value: unknown;
+  try {
+    value = document?.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias bomb ("billion laughs") or an alias to nothing: bad input, not a crash.
+    throw new IsthmusError('ERR_ENVOY_CONFIG', `${source}: the YAML cannot be read: ${(err as Error).message}`, { hint: 'remove the excessive or dangling aliases (*name)', cause: err });
+  }
+  const result = validateBootstrap(value);
+  if (!result.valid) throw new EnvoyConfigError(source, result.errors);
+  return result.bootstrap;
 }

@@ -57,6 +57,23 @@ function snakeCaseKeys(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [toSnakeCase(k), snakeCaseKeys(v)]));
 }
 
+/**
+ * Looks a name up in one of the schema's tables. Config keys are untrusted text: a plain `table[key]`
+ * finds Object.prototype members ("constructor", "toString", "__proto__") and let them pass as fields.
+ */
+function own<T>(table: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** A value for an error message; String() throws on objects without a prototype. */
+function show(value: unknown): string {
+  try {
+    return typeof value === 'string' ? value : JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
+}
+
 function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
@@ -67,9 +84,12 @@ const DURATION = /^-?\d+(\.\d+)?s$/;
 export function durationMs(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string' && DURATION.test(value)) return Number(value.slice(0, -1)) * 1000;
-  if (typeof value === 'object') {
-    const d = value as { seconds?: number | string; nanos?: number };
-    return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    // {seconds, nanos}: seconds an integer (int64 may come as a string), nanos a number.
+    const { seconds = 0, nanos = 0 } = value as { seconds?: unknown; nanos?: unknown };
+    const s = typeof seconds === 'string' && /^-?\d+$/.test(seconds) ? Number(seconds) : seconds;
+    if (typeof s !== 'number' || !Number.isFinite(s) || typeof nanos !== 'number' || !Number.isFinite(nanos)) return undefined;
+    return s * 1000 + nanos / 1e6;
   }
   return undefined;
 }
@@ -85,7 +105,7 @@ export class SchemaValidator {
   }
 
   message(value: unknown, name: string, path: string): Record<string, unknown> | undefined {
-    const spec = this.registry.messages[name];
+    const spec = own(this.registry.messages, name);
     if (!spec) return this.fail(path, `internal: no schema for ${name}`);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return this.fail(path, `must be an object (${name})`);
@@ -95,14 +115,14 @@ export class SchemaValidator {
     const entries = Object.entries(value as Record<string, unknown>);
     // An extension given by name only (`- name: envoy.filters.http.router`) gets its type from the name.
     const extensionName = (value as Record<string, unknown>).name;
-    if (spec.fields.typed_config === 'any' && typeof extensionName === 'string' && !entries.some(([k]) => toSnakeCase(k) === 'typed_config')) {
-      const typeUrl = this.registry.typeUrlByExtensionName?.[extensionName];
+    if (spec.fields.typed_config === 'any' && typeof extensionName === 'string' && !entries.some(([k, v]) => toSnakeCase(k) === 'typed_config' && v !== null && v !== undefined)) {
+      const typeUrl = own(this.registry.typeUrlByExtensionName, extensionName);
       if (typeUrl) entries.push(['typed_config', { '@type': typeUrl }]);
       else if (name !== 'TransportSocket') this.fail(join(path, 'typed_config'), `extension "${extensionName}" has no typed_config and is not a known extension name`);
     }
     for (const [rawKey, fieldValue] of entries) {
       const key = toSnakeCase(rawKey);
-      const fieldSpec = spec.fields[key];
+      const fieldSpec = own(spec.fields, key);
       const fieldPath = join(path, key);
       if (!fieldSpec) {
         this.fail(fieldPath, `unsupported field "${rawKey}" in ${name}; Isthmus does not implement it, remove it or see the README for what is supported`);
@@ -135,13 +155,16 @@ export class SchemaValidator {
     if ('map' in spec) {
       if (typeof value !== 'object' || Array.isArray(value)) return this.fail(path, 'must be a map');
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = this.value(v, spec.map, `${path}["${k}"]`);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        // defineProperty: a key "__proto__" is an entry of the map, not the object's prototype.
+        Object.defineProperty(out, k, { value: this.value(v, spec.map, `${path}["${k}"]`), enumerable: true, writable: true, configurable: true });
+      }
       return out;
     }
     if ('enum' in spec) {
       if (typeof value === 'number' && spec.enum[value] !== undefined) return spec.enum[value];
       if (typeof value === 'string' && spec.enum.includes(value)) return value;
-      return this.fail(path, `"${String(value)}" is not one of ${spec.enum.join(', ')}`);
+      return this.fail(path, `"${show(value)}" is not one of ${spec.enum.join(', ')}`);
     }
     return value; // ignored
   }
@@ -164,7 +187,7 @@ export class SchemaValidator {
         return n;
       }
       case 'duration':
-        if (durationMs(value) === undefined) return this.fail(path, `"${String(value)}" is not a duration; write it as seconds, e.g. "0.25s" or "5s"`);
+        if (durationMs(value) === undefined) return this.fail(path, `"${show(value)}" is not a duration; write it as seconds, e.g. "0.25s" or "5s"`);
         return value;
       case 'struct':
         return value;
@@ -177,7 +200,7 @@ export class SchemaValidator {
     if (typeof value !== 'object' || value === null) return this.fail(path, 'must be an object with "@type"');
     const typeUrl = (value as Record<string, unknown>)['@type'];
     if (typeof typeUrl !== 'string') return this.fail(join(path, '@type'), 'typed_config needs an "@type"');
-    const name = this.registry.typeUrls[typeUrl];
+    const name = own(this.registry.typeUrls, typeUrl);
     if (!name) return this.fail(join(path, '@type'), `unsupported type "${typeUrl}"`);
     const { '@type': _type, ...rest } = value as Record<string, unknown>;
     const body = this.message(rest, name, path);

@@ -179,8 +179,8 @@ export class DynamicResources {
   applyRoutes(items: readonly unknown[], version: string): ApplyResult {
     const { values, errors } = validateAll<RouteConfiguration>(items, 'RouteConfiguration', 'routes');
     for (const rc of values) {
-      const dup = RouteTable.duplicateDomain(rc);
-      if (dup) errors.push(`route ${rc.name}: domain "${dup}" appears in more than one virtual host`);
+      const problem = RouteTable.problem(rc);
+      if (problem) errors.push(`route ${rc.name}: ${problem}`);
     }
     if (errors.length > 0) return { error: errors.join('; ') };
     const now = new Date();

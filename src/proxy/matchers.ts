@@ -3,22 +3,24 @@
  * Shared by route/header matching, SAN verification and RBAC.
  */
 import type { StringMatcher } from '../envoy/index.js';
+import { SafeRegexError, compileSafeRegex } from '../common/index.js';
 
 export type StringPredicate = (value: string) => boolean;
 
 /**
  * Compiles a StringMatcher. `ignore_case` applies to exact/prefix/suffix/contains, not to safe_regex
- * (as in Envoy). safe_regex must match the whole string, as RE2 FullMatch does in Envoy.
- * Throws when the matcher has no pattern or the regex does not compile.
+ * (as in Envoy). safe_regex must match the whole string, as RE2 FullMatch does in Envoy, in linear time.
+ * Throws when the matcher has no pattern or the regex does not compile (or is not linear-time).
  */
 export function stringMatcher(m: StringMatcher): StringPredicate {
   const fold = m.ignore_case === true;
   if (m.safe_regex !== undefined) {
     let re: RegExp;
     try {
-      re = new RegExp(`^(?:${m.safe_regex.regex})$`);
+      re = compileSafeRegex(m.safe_regex.regex);
     } catch (err) {
-      throw new Error(`safe_regex "${m.safe_regex.regex}" does not compile: ${(err as Error).message}`, { cause: err });
+      const why = err instanceof SafeRegexError ? `${err.reason} (fix: ${err.fix})` : `does not compile: ${(err as Error).message}`;
+      throw new Error(`safe_regex "${m.safe_regex.regex}" ${why}`, { cause: err });
     }
     return (s) => re.test(s);
   }

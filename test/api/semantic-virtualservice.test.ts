@@ -73,6 +73,8 @@ describe('VirtualService validation', () => {
 
   test('matches, timeouts, retries and exportTo are checked', () => {
     expectOnlyError(load(vs({ http: [{ match: [{ uri: { regex: '(unclosed' } }], route: [to('a')] }] })), 'spec.http[0].match[0].uri.regex', 'invalid regex "(unclosed"');
+    // The proxy refuses regexes it cannot match in linear time (ReDoS); the validator says so first.
+    expectOnlyError(load(vs({ http: [{ match: [{ uri: { regex: '/(a)\\1' } }], route: [to('a')] }] })), 'spec.http[0].match[0].uri.regex', 'regex "/(a)\\1" cannot be matched in linear time');
     expectOnlyError(load(vs({ http: [{ route: [to('a')], timeout: '1m' }] })), 'spec.http[0].timeout', 'invalid duration "1m"');
     expectOnlyError(load(vs({ http: [{ route: [to('a')], retries: { attempts: 0, retryOn: '5xx' } }] })), 'spec.http[0].retries', 'http retry policy configured when attempts are set to 0');
     expectOnlyError(load(vs({ http: [{ route: [to('a')] }], exportTo: ['shop', '.'] })), 'spec.exportTo[1]', 'duplicate entries in exportTo: . and current namespace shop');

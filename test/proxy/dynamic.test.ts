@@ -117,6 +117,11 @@ describe('dynamic resources (what xDS delivers) applied to a running proxy', () 
     expect(bad.error).toMatch(/listeners\[0\]\.use_original_dst: unsupported field/);
     const badRoute = proxy.dynamic.applyRoutes([{ name: 'r1', virtual_hosts: [{ name: 'x', domains: ['a'] }, { name: 'y', domains: ['a'] }] }], 'r3');
     expect(badRoute.error).toMatch(/domain "a" appears in more than one virtual host/);
+    // Found by test/security/fuzz-route-table.test.ts: a regex that does not compile used to be ACKed
+    // and then throw while the route store swapped tables, leaving the store with the bad config.
+    const regexRoute = (regex: string) => ({ name: 'r1', virtual_hosts: [{ name: 'x', domains: ['*'], routes: [{ match: { safe_regex: { regex } }, route: { cluster: 'svc' } }] }] });
+    expect(proxy.dynamic.applyRoutes([regexRoute('(')], 'r4').error).toMatch(/route r1: virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex: regex "\(" does not compile/);
+    expect(proxy.dynamic.applyRoutes([regexRoute('(a)\\1')], 'r5').error).toMatch(/safe_regex\.regex: regex "\(a\)\\1" cannot be matched in linear time/);
     const res = await request(`http://127.0.0.1:${listenerPort}/`);
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-config']).toBe('v2');

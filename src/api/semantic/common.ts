@@ -3,6 +3,7 @@
  * protocols, exportTo, label selectors. Each returns issues at the path it is given.
  */
 import { isIP } from 'node:net';
+import { safeRegexProblem } from '../../common/index.js';
 import { issue, warning } from '../paths.js';
 import type { FieldPath, Issue } from '../paths.js';
 import type { Labels } from '../types.js';
@@ -221,8 +222,10 @@ export function regexIssues(path: FieldPath, pattern: string | undefined): Issue
   if (/\(\?[=!<]/.test(pattern)) return [issue(path, `regex "${pattern}" uses lookaround, which RE2 does not support`, 'rewrite it without (?=, (?! or (?<')];
   try {
     new RegExp(pattern);
-    return [];
   } catch (err) {
     return [issue(path, `invalid regex "${pattern}": ${(err as Error).message}`, 'Istio uses RE2 syntax (https://github.com/google/re2/wiki/Syntax)')];
   }
+  // The proxy matches in linear time and refuses what it cannot (see src/common/safe-regex.ts): say so here first.
+  const problem = safeRegexProblem(pattern);
+  return problem ? [issue(path, `regex "${pattern}" ${problem.reason}`, problem.fix)] : [];
 }

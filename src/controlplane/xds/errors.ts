@@ -10,6 +10,8 @@ export type XdsErrorCode =
   | 'ERR_XDS_NO_NODE'
   /** A later request named another node than the first. */
   | 'ERR_XDS_NODE_CHANGED'
+  /** A request that no xDS client sends (e.g. a type_url that is not a type URL). */
+  | 'ERR_XDS_BAD_REQUEST'
   /** A resource in a snapshot cannot be encoded (wrong field, duplicate name). */
   | 'ERR_XDS_BAD_RESOURCE'
   /** A snapshot references EDS/RDS/SDS resources it does not contain. */
@@ -35,6 +37,7 @@ const GRPC_STATUS: Readonly<Record<XdsErrorCode, grpc.status>> = {
   ERR_XDS_PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
   ERR_XDS_NO_NODE: grpc.status.INVALID_ARGUMENT,
   ERR_XDS_NODE_CHANGED: grpc.status.INVALID_ARGUMENT,
+  ERR_XDS_BAD_REQUEST: grpc.status.INVALID_ARGUMENT,
   ERR_XDS_BAD_RESOURCE: grpc.status.INTERNAL,
   ERR_XDS_INCONSISTENT_SNAPSHOT: grpc.status.INTERNAL,
   ERR_XDS_WRONG_REVISION: grpc.status.FAILED_PRECONDITION,

@@ -46,6 +46,18 @@ interface StreamHandler<Req> {
 
 type Protocol = 'sotw' | 'delta';
 
+/** "<host>/<package>.<Message>": ADS multiplexes types by this, so it is required (as go-control-plane does). */
+const TYPE_URL_FORM = /^[^/\s]+\/[A-Za-z_][\w.]*$/;
+
+function checkTypeUrl(request: { type_url?: string }): void {
+  const typeUrl = request.type_url ?? '';
+  if (!TYPE_URL_FORM.test(typeUrl)) {
+    throw new XdsError('ERR_XDS_BAD_REQUEST', `type_url ${JSON.stringify(typeUrl.slice(0, 200))} is not a type URL`, {
+      hint: 'an ADS request names its resource type, e.g. type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    });
+  }
+}
+
 /**
  * The ADS server: moves messages between gRPC streams and the snapshot cache. State of the world
  * (StreamAggregatedResources) and incremental (DeltaAggregatedResources) for LDS, RDS, CDS, EDS, SDS.
@@ -193,6 +205,7 @@ export class XdsServer {
       queue = queue
         .then(async () => {
           if (closed) return;
+          checkTypeUrl(request as { type_url?: string });
           if (!handler) handler = await first(request);
           else if (request.node?.id && request.node.id !== info?.node.id) {
             throw new XdsError('ERR_XDS_NODE_CHANGED', `the stream started as node "${info?.node.id}" and now says "${request.node.id}"`, { hint: 'one stream serves one node; open another stream' });

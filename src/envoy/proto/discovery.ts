@@ -86,13 +86,29 @@ function type(name: string): protobuf.Type {
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (Buffer.isBuffer(bytes)) return bytes;
+  if (!(bytes instanceof Uint8Array)) throw new ProtoError('ERR_PROTO_DECODE', 'value', 'is not bytes');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function decodeRaw(name: string, bytes: Uint8Array): Record<string, unknown> {
   try {
     return type(name).decode(bytes) as unknown as Record<string, unknown>;
   } catch (err) {
+    throw new ProtoError('ERR_PROTO_DECODE', '', `the bytes are not a valid ${PKG}.${name}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Decoding takes bytes from the network: whatever goes wrong past protobufjs' own checks (a shape no
+ * valid message has, nesting deeper than the stack) is a ProtoError, so gRPC's deserializer and the
+ * ADS client's NACK path only ever see that.
+ */
+function guarded<T>(name: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof ProtoError) throw err;
     throw new ProtoError('ERR_PROTO_DECODE', '', `the bytes are not a valid ${PKG}.${name}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -128,18 +144,20 @@ export const discoveryCodec = {
     return encodeJson('DiscoveryRequest', request);
   },
   decodeRequest(bytes: Uint8Array): DiscoveryRequest {
-    const raw = decodeRaw('DiscoveryRequest', bytes);
-    const request: DiscoveryRequest = {
-      version_info: (raw.version_info as string | undefined) ?? '',
-      resource_names: strings(raw.resource_names),
-      type_url: (raw.type_url as string | undefined) ?? '',
-      response_nonce: (raw.response_nonce as string | undefined) ?? '',
-    };
-    const node = decodeNode(raw);
-    if (node) request.node = node;
-    const error = decodeStatus(raw);
-    if (error) request.error_detail = error;
-    return request;
+    return guarded('DiscoveryRequest', (): DiscoveryRequest => {
+      const raw = decodeRaw('DiscoveryRequest', bytes);
+      const request: DiscoveryRequest = {
+        version_info: (raw.version_info as string | undefined) ?? '',
+        resource_names: strings(raw.resource_names),
+        type_url: (raw.type_url as string | undefined) ?? '',
+        response_nonce: (raw.response_nonce as string | undefined) ?? '',
+      };
+      const node = decodeNode(raw);
+      if (node) request.node = node;
+      const error = decodeStatus(raw);
+      if (error) request.error_detail = error;
+      return request;
+    });
   },
   encodeResponse(response: DiscoveryResponse): Buffer {
     const packed = packedResources(response.resources);
@@ -147,49 +165,55 @@ export const discoveryCodec = {
     return asBuffer(type('DiscoveryResponse').encode(response).finish());
   },
   decodeResponse(bytes: Uint8Array): DiscoveryResponse {
-    const raw = decodeRaw('DiscoveryResponse', bytes);
-    return {
-      version_info: (raw.version_info as string | undefined) ?? '',
-      resources: ((raw.resources ?? []) as unknown[]).map(anyOf),
-      type_url: (raw.type_url as string | undefined) ?? '',
-      nonce: (raw.nonce as string | undefined) ?? '',
-    };
+    return guarded('DiscoveryResponse', (): DiscoveryResponse => {
+      const raw = decodeRaw('DiscoveryResponse', bytes);
+      return {
+        version_info: (raw.version_info as string | undefined) ?? '',
+        resources: ((raw.resources ?? []) as unknown[]).map(anyOf),
+        type_url: (raw.type_url as string | undefined) ?? '',
+        nonce: (raw.nonce as string | undefined) ?? '',
+      };
+    });
   },
   encodeDeltaRequest(request: DeltaDiscoveryRequest): Buffer {
     return encodeJson('DeltaDiscoveryRequest', request);
   },
   decodeDeltaRequest(bytes: Uint8Array): DeltaDiscoveryRequest {
-    const raw = decodeRaw('DeltaDiscoveryRequest', bytes);
-    const request: DeltaDiscoveryRequest = {
-      type_url: (raw.type_url as string | undefined) ?? '',
-      resource_names_subscribe: strings(raw.resource_names_subscribe),
-      resource_names_unsubscribe: strings(raw.resource_names_unsubscribe),
-      initial_resource_versions: { ...((raw.initial_resource_versions ?? {}) as Record<string, string>) },
-      response_nonce: (raw.response_nonce as string | undefined) ?? '',
-    };
-    const node = decodeNode(raw);
-    if (node) request.node = node;
-    const error = decodeStatus(raw);
-    if (error) request.error_detail = error;
-    return request;
+    return guarded('DeltaDiscoveryRequest', (): DeltaDiscoveryRequest => {
+      const raw = decodeRaw('DeltaDiscoveryRequest', bytes);
+      const request: DeltaDiscoveryRequest = {
+        type_url: (raw.type_url as string | undefined) ?? '',
+        resource_names_subscribe: strings(raw.resource_names_subscribe),
+        resource_names_unsubscribe: strings(raw.resource_names_unsubscribe),
+        initial_resource_versions: { ...((raw.initial_resource_versions ?? {}) as Record<string, string>) },
+        response_nonce: (raw.response_nonce as string | undefined) ?? '',
+      };
+      const node = decodeNode(raw);
+      if (node) request.node = node;
+      const error = decodeStatus(raw);
+      if (error) request.error_detail = error;
+      return request;
+    });
   },
   encodeDeltaResponse(response: DeltaDiscoveryResponse): Buffer {
     return asBuffer(type('DeltaDiscoveryResponse').encode(response).finish());
   },
   decodeDeltaResponse(bytes: Uint8Array): DeltaDiscoveryResponse {
-    const raw = decodeRaw('DeltaDiscoveryResponse', bytes);
-    return {
-      system_version_info: (raw.system_version_info as string | undefined) ?? '',
-      resources: ((raw.resources ?? []) as Array<Record<string, unknown>>).map((r) => {
-        const resource: DeltaResource = { name: (r.name as string | undefined) ?? '', version: (r.version as string | undefined) ?? '' };
-        if (r.resource) resource.resource = anyOf(r.resource);
-        const aliases = strings(r.aliases);
-        if (aliases.length > 0) resource.aliases = aliases;
-        return resource;
-      }),
-      type_url: (raw.type_url as string | undefined) ?? '',
-      removed_resources: strings(raw.removed_resources),
-      nonce: (raw.nonce as string | undefined) ?? '',
-    };
+    return guarded('DeltaDiscoveryResponse', (): DeltaDiscoveryResponse => {
+      const raw = decodeRaw('DeltaDiscoveryResponse', bytes);
+      return {
+        system_version_info: (raw.system_version_info as string | undefined) ?? '',
+        resources: ((raw.resources ?? []) as Array<Record<string, unknown>>).map((r) => {
+          const resource: DeltaResource = { name: (r.name as string | undefined) ?? '', version: (r.version as string | undefined) ?? '' };
+          if (r.resource) resource.resource = anyOf(r.resource);
+          const aliases = strings(r.aliases);
+          if (aliases.length > 0) resource.aliases = aliases;
+          return resource;
+        }),
+        type_url: (raw.type_url as string | undefined) ?? '',
+        removed_resources: strings(raw.removed_resources),
+        nonce: (raw.nonce as string | undefined) ?? '',
+      };
+    });
   },
 };

@@ -20,7 +20,12 @@ function own(message: object, field: string): boolean {
  * {"@type": ..., ...fields}, so that the proxy's schema (src/envoy/schema.ts) reads it as it reads a
  * bootstrap file. Fields at their default are left out, as proto3 JSON printers do.
  */
+/** Protobuf's own parsers refuse messages nested deeper than this (C++ and Go default recursion limit). */
+export const MAX_NESTING = 100;
+
 export class ProtoToJson {
+  private depth = 0;
+
   constructor(private readonly registry: ProtoRegistry) {}
 
   decode(type: protobuf.Type, bytes: Uint8Array, path = ''): unknown {
@@ -43,6 +48,21 @@ export class ProtoToJson {
   }
 
   message(type: protobuf.Type, message: Json, path: string): unknown {
+    // Each Any level is a few bytes: without a limit a small message recurses past the stack.
+    if (this.depth >= MAX_NESTING) throw new ProtoError('ERR_PROTO_DECODE', path, `nested more than ${MAX_NESTING} levels deep`);
+    this.depth += 1;
+    try {
+      return this.messageBody(type, message, path);
+    } catch (err) {
+      if (err instanceof ProtoError) throw err;
+      // A shape no valid encoding has (or a stack overflow in a well-known type): bad bytes, not a crash.
+      throw new ProtoError('ERR_PROTO_DECODE', path, `cannot decode ${type.fullName.slice(1)}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
+  private messageBody(type: protobuf.Type, message: Json, path: string): unknown {
     const wellKnown = WELL_KNOWN[type.fullName];
     if (wellKnown) return wellKnown.toJson(message, type);
     if (type.fullName === '.google.protobuf.Any') return this.any(message as { type_url?: string; value?: Uint8Array }, path);

@@ -77,7 +77,8 @@ export class ProtoRegistry {
 
   /** Loads the file that defines a type: a known on-demand file, or every file in its package's directory. */
   private loadFor(fullName: string): protobuf.Type | undefined {
-    const known = ON_DEMAND_PROTO_FILES[fullName];
+    // hasOwn: a type URL is remote input, and "__proto__" must not find Object.prototype.
+    const known = Object.hasOwn(ON_DEMAND_PROTO_FILES, fullName) ? ON_DEMAND_PROTO_FILES[fullName] : undefined;
     const pkg = packageOf(fullName);
     if (known) {
       this.load(this.root(), [known]);

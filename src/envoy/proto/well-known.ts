@@ -20,8 +20,8 @@ function invalid(path: string, message: string, hint?: string): ProtoError {
   return new ProtoError('ERR_PROTO_INVALID_VALUE', path, message, hint ? { hint } : {});
 }
 
-function own(message: Record<string, unknown>, field: string): boolean {
-  return Object.prototype.hasOwnProperty.call(message, field);
+function own(message: Record<string, unknown> | null | undefined, field: string): boolean {
+  return message !== null && message !== undefined && Object.prototype.hasOwnProperty.call(message, field);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

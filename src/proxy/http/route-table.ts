@@ -1,8 +1,18 @@
 import type { HeaderMatcher, QueryParameterMatcher, Route, RouteConfiguration, RouteMatch, VirtualHost } from '../../envoy/index.js';
+import { compileSafeRegex } from '../../common/index.js';
 import { stringMatcher } from '../matchers.js';
 import type { HeaderMap, RequestHead } from './filter.js';
 
 type Predicate = (head: RequestHead, pathOnly: string, query: URLSearchParams | undefined) => boolean;
+
+/** Compiles a part of a route; a failure names the field (virtual_hosts[0].routes[2].match.safe_regex). */
+function at<T>(path: string, compile: () => T): T {
+  try {
+    return compile();
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 export interface MatchedRoute {
   readonly virtualHost: VirtualHost;
@@ -30,7 +40,7 @@ export function headerValue(head: RequestHead, name: string): string | undefined
   }
 }
 
-function headerMatcher(m: HeaderMatcher): Predicate {
+function headerMatcher(m: HeaderMatcher, path: string): Predicate {
   const name = m.name.toLowerCase();
   let test: (v: string) => boolean;
   if (m.exact_match !== undefined) test = (v) => v === m.exact_match;
@@ -38,10 +48,13 @@ function headerMatcher(m: HeaderMatcher): Predicate {
   else if (m.suffix_match !== undefined) test = (v) => v.endsWith(m.suffix_match as string);
   else if (m.contains_match !== undefined) test = (v) => v.includes(m.contains_match as string);
   else if (m.safe_regex_match !== undefined) {
-    const re = new RegExp(`^(?:${m.safe_regex_match.regex})$`);
+    const regex = m.safe_regex_match.regex;
+    const re = at(`${path}.safe_regex_match.regex`, () => compileSafeRegex(regex));
     test = (v) => re.test(v);
-  } else if (m.string_match !== undefined) test = stringMatcher(m.string_match);
-  else if (m.present_match !== undefined) {
+  } else if (m.string_match !== undefined) {
+    const matcher = m.string_match;
+    test = at(`${path}.string_match`, () => stringMatcher(matcher));
+  } else if (m.present_match !== undefined) {
     const want = m.present_match;
     return (head) => ((headerValue(head, name) !== undefined) === want) !== (m.invert_match === true);
   } else test = () => true; // no matcher: the header must be present
@@ -53,8 +66,9 @@ function headerMatcher(m: HeaderMatcher): Predicate {
   };
 }
 
-function queryMatcher(m: QueryParameterMatcher): Predicate {
-  const test = m.string_match ? stringMatcher(m.string_match) : undefined;
+function queryMatcher(m: QueryParameterMatcher, path: string): Predicate {
+  const matcher = m.string_match;
+  const test = matcher ? at(`${path}.string_match`, () => stringMatcher(matcher)) : undefined;
   return (_head, _path, query) => {
     const v = query?.get(m.name);
     if (v === null || v === undefined) return false;
@@ -62,7 +76,7 @@ function queryMatcher(m: QueryParameterMatcher): Predicate {
   };
 }
 
-function pathMatcher(match: RouteMatch): { test: Predicate; prefix?: string } {
+function pathMatcher(match: RouteMatch, path: string): { test: Predicate; prefix?: string } {
   const caseSensitive = match.case_sensitive !== false;
   const fold = (s: string) => (caseSensitive ? s : s.toLowerCase());
   if (match.prefix !== undefined) {
@@ -83,8 +97,9 @@ function pathMatcher(match: RouteMatch): { test: Predicate; prefix?: string } {
       prefix: match.path_separated_prefix,
     };
   }
-  const re = new RegExp(`^(?:${match.safe_regex?.regex ?? ''})$`);
-  return { test: (_h, path) => re.test(path) };
+  const regex = match.safe_regex?.regex ?? '';
+  const re = at(`${path}.safe_regex.regex`, () => compileSafeRegex(regex));
+  return { test: (_h, p) => re.test(p) };
 }
 
 function isGrpc(headers: HeaderMap): boolean {
@@ -104,11 +119,14 @@ interface CompiledVirtualHost {
   readonly routes: CompiledRoute[];
 }
 
-function compileRoute(route: Route): CompiledRoute {
-  const path = pathMatcher(route.match);
+function compileRoute(route: Route, where: string): CompiledRoute {
+  const path = pathMatcher(route.match, `${where}.match`);
   const predicates: Predicate[] = [path.test];
-  for (const h of route.match.headers ?? []) predicates.push(headerMatcher(h));
-  for (const q of route.match.query_parameters ?? []) predicates.push(queryMatcher(q));
+  (route.match.headers ?? []).forEach((h, i) => predicates.push(headerMatcher(h, `${where}.match.headers[${i}]`)));
+  (route.match.query_parameters ?? []).forEach((q, i) => predicates.push(queryMatcher(q, `${where}.match.query_parameters[${i}]`)));
+  // Applied to the request path by the stream; checked here so that a hostile path cannot make it backtrack.
+  const rewrite = route.route?.regex_rewrite?.pattern.regex;
+  if (rewrite !== undefined) at(`${where}.route.regex_rewrite.pattern.regex`, () => compileSafeRegex(rewrite, { anchored: false, flags: 'g' }));
   if (route.match.grpc) predicates.push((head) => isGrpc(head.headers));
   return { route, ...(path.prefix !== undefined ? { prefix: path.prefix } : {}), predicates, needsQuery: (route.match.query_parameters?.length ?? 0) > 0 };
 }
@@ -123,9 +141,10 @@ export class RouteTable {
   private readonly prefixes: Array<[string, CompiledVirtualHost]> = [];
   private catchAll: CompiledVirtualHost | undefined;
 
+  /** Throws an Error naming the field when a matcher does not compile (see RouteTable.problem). */
   constructor(readonly config: RouteConfiguration) {
-    for (const vh of config.virtual_hosts ?? []) {
-      const compiled: CompiledVirtualHost = { config: vh, routes: (vh.routes ?? []).map(compileRoute) };
+    for (const [v, vh] of (config.virtual_hosts ?? []).entries()) {
+      const compiled: CompiledVirtualHost = { config: vh, routes: (vh.routes ?? []).map((r, i) => compileRoute(r, `virtual_hosts[${v}].routes[${i}]`)) };
       for (const raw of vh.domains) {
         const domain = raw.toLowerCase();
         if (domain === '*') this.catchAll = compiled;
@@ -136,6 +155,22 @@ export class RouteTable {
     }
     this.suffixes.sort((a, b) => b[0].length - a[0].length);
     this.prefixes.sort((a, b) => b[0].length - a[0].length);
+  }
+
+  /**
+   * Why this route configuration cannot be served (a duplicate domain, a regex that does not compile
+   * or is not linear-time), naming the field; undefined when it can. Checked before an update replaces
+   * the last good configuration.
+   */
+  static problem(config: RouteConfiguration): string | undefined {
+    const duplicate = RouteTable.duplicateDomain(config);
+    if (duplicate) return `domain "${duplicate}" appears in more than one virtual host`;
+    try {
+      new RouteTable(config);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   /** Duplicate domains across virtual hosts are a config error in Envoy. */

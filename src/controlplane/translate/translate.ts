@@ -130,6 +130,7 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
     peerAuthentications: snapshot.peerAuthentications ?? [],
     rootNamespace: mesh.rootNamespace ?? 'istio-system',
     trustDomain: ctx.trustDomain,
+    federatedTrustDomains: federatedTrustDomains(mesh, options, ctx.trustDomain),
     skipValidateTrustDomain: options.skipValidateTrustDomain ?? false,
     connectTimeout: ctx.connectTimeout,
     ...(log ? { accessLog: log } : {}),
@@ -150,6 +151,12 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
   clusters.clusters.push(...inbound.clusters);
   if (dns.capture) clusters.clusters.push(blackHoleCluster());
   return { listeners, routes, clusters };
+}
+
+/** The other trust domains whose identities inbound mTLS accepts: the control plane's and the mesh config's. */
+function federatedTrustDomains(mesh: MeshConfigSpec, options: TranslateOptions, own: string): string[] {
+  const fromMesh = (mesh.caCertificates ?? []).filter((c) => c.pem).flatMap((c) => c.trustDomains ?? []);
+  return [...new Set([...(options.federatedTrustDomains ?? []), ...fromMesh])].filter((td) => td !== own).sort();
 }
 
 /** Node metadata in which `isthmus proxy` reports its admin address (ip:port). */

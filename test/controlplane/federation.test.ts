@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readIstioOperator } from '../../src/api/index.js';
+import { buildSnapshot, readIstioOperator } from '../../src/api/index.js';
 import { TYPE_URL } from '../../src/envoy/index.js';
 import { federatedBundles, loadFederationFlags, rootCaValidation } from '../../src/controlplane/federation.js';
 import { buildAuthorization, translate } from '../../src/controlplane/translate/index.js';
@@ -49,6 +49,14 @@ describe('inbound mTLS with federation', () => {
     const { sans, secrets } = inboundSans(snapshot, ['c.local', 'a.local']);
     expect(sans?.map((m) => m.matcher.prefix)).toEqual(['spiffe://b.local/', 'spiffe://a.local/', 'spiffe://c.local/']);
     expect(secrets).toContain('ROOTCA');
+  });
+});
+
+describe("the control plane's config snapshot (the api's resolved mesh config)", () => {
+  it("keeps the CA's trust domain when the MeshConfig names none, and carries caCertificates through", () => {
+    expect(inboundSans(buildSnapshot([]) as unknown as ConfigSnapshot).sans).toEqual([{ san_type: 'URI', matcher: { prefix: 'spiffe://b.local/' } }]);
+    const withMesh = buildSnapshot([{ apiVersion: 'isthmus.io/v1alpha1', kind: 'MeshConfig', metadata: { name: 'mesh', namespace: '' }, spec: { caCertificates: [{ pem: aRootPem, trustDomains: ['a.local'] }] } }]);
+    expect(inboundSans(withMesh as unknown as ConfigSnapshot).sans?.map((m) => m.matcher.prefix)).toEqual(['spiffe://b.local/', 'spiffe://a.local/']);
   });
 });
 

@@ -55,7 +55,16 @@ export interface TranslateResult {
 export function meshConfigOf(snapshot: ConfigSnapshot): MeshConfigSpec {
   const mc = snapshot.meshConfig;
   if (!mc) return {};
-  return 'spec' in mc && mc.spec ? mc.spec : (mc as MeshConfigSpec);
+  if ('spec' in mc && mc.spec) return mc.spec;
+  // The api's resolved mesh config fills in defaults (trust domain cluster.local) and drops fields it does not
+  // resolve (caCertificates, pathNormalization): translation reads the resource as written, so that an unset
+  // trust domain stays unset and the CA's (options.trustDomain) applies.
+  if (isResolvedMeshConfig(mc)) return mc.source?.spec ?? {};
+  return mc as MeshConfigSpec;
+}
+
+function isResolvedMeshConfig(mc: object): mc is { source?: { spec?: MeshConfigSpec } } {
+  return typeof (mc as { ca?: { workloadCertTtlMs?: unknown } }).ca?.workloadCertTtlMs === 'number';
 }
 
 const byName = <T extends { name?: string }>(a: T, b: T): number => ((a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0);

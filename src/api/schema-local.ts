@@ -75,6 +75,10 @@ const SCHEMAS: Partial<Record<ResourceKind, JsonSchema>> = {
         skipValidateTrustDomain: BOOLEAN,
         verifyCertificateAtClient: BOOLEAN,
         extraTrustedRoots: { type: 'array', items: STRING },
+        caCertificates: {
+          type: 'array',
+          items: { type: 'object', properties: { pem: STRING, trustDomains: { type: 'array', items: STRING }, spiffeBundleUrl: STRING, certSigners: { type: 'array', items: STRING } } },
+        },
         pathNormalization: { type: 'object', properties: { normalization: STRING } },
       },
     },

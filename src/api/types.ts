@@ -504,6 +504,20 @@ export interface MeshConfigSpec {
   readonly extraTrustedRoots?: readonly string[];
   /** Istio's meshConfig.pathNormalization: how proxies normalize request paths before authorization and routing. */
   readonly pathNormalization?: PathNormalization;
+  /**
+   * Istio's meshConfig.caCertificates: roots of other trust domains the mesh trusts (federation). Each
+   * entry's roots verify only identities of its trustDomains, never the mesh's own or another's.
+   */
+  readonly caCertificates?: readonly MeshCaCertificate[];
+}
+
+/** One meshConfig.caCertificates entry (Istio's CertificateData): PEM roots and the trust domains they sign for. */
+export interface MeshCaCertificate {
+  readonly pem?: string;
+  readonly trustDomains?: readonly string[];
+  /** Istio's other sources of roots; not supported (validation says so). */
+  readonly spiffeBundleUrl?: string;
+  readonly certSigners?: readonly string[];
 }
 
 /** Istio's ProxyPathNormalization values; DEFAULT (or unset) is BASE. */

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { XdsNode } from '../envoy/index.js';
+import type { CertificateValidationContext, XdsNode } from '../envoy/index.js';
 import { TYPE_URL } from '../envoy/index.js';
 import { IstioCaServer, issueBootstrapToken, parseSpiffeId } from '../pki/index.js';
 import type { CertificateAuthority } from '../pki/index.js';
@@ -13,12 +13,14 @@ import type { RevisionRefusal } from './revision.js';
 import { meshServicesOf } from './registry/index.js';
 import { sdsSecrets } from './secrets.js';
 import { createFileStore } from './store/index.js';
+import { federatedBundles, federatedTrustDomains, loadFederationFlags, rootCaValidation } from './federation.js';
+import type { FederatedBundle } from './federation.js';
 import { loadClientTrust } from './trust.js';
 import { XdsTlsEndpoint } from './xds-tls.js';
 import type { ClientTrust } from './trust.js';
 import type { ConfigStore } from './store/index.js';
-import { buildServiceRegistry, translate } from './translate/index.js';
-import type { MeshService, ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
+import { buildServiceRegistry, meshConfigOf, translate } from './translate/index.js';
+import type { ConfigSnapshot, MeshService, ProxyNode, TranslateOptions, TranslateResult } from './translate/index.js';
 import { proxyConfigView, proxyStatusRows, serviceViews } from './views.js';
 import { Snapshot, SnapshotCache, XdsError, XdsServer } from './xds/index.js';
 
@@ -47,6 +49,8 @@ export interface ControlPlaneOptions {
    * (with translate.verifyCertificateAtClient); read at start.
    */
   readonly extraTrustedRootsFiles?: readonly string[];
+  /** `--federate TD=bundle.pem` values: other trust domains' roots, read at start (see federation.ts). */
+  readonly federate?: readonly string[];
   /** The name proxy-status prints in its ISTIOD column (default `istiod-<revision>`, or `istiod`). */
   readonly name?: string;
   /**
@@ -126,6 +130,22 @@ export class ControlPlane {
   }
 
   private clientTrust: ClientTrust | undefined;
+  private federationFlags: FederatedBundle[] = [];
+
+  /** The mesh CA's trust domains: the mesh's, and the VM intermediate's when it has its own. */
+  private ownTrustDomains(): string[] {
+    return [...new Set([this.authorities.trustDomain, this.authorities.vm.trustDomain])];
+  }
+
+  /** Federation in force for a config snapshot: ROOTCA's validation and the federated trust domains. */
+  private federation(config: ConfigSnapshot): { rootValidation?: CertificateValidationContext; trustDomains: string[] } {
+    const bundles = federatedBundles(meshConfigOf(config), this.federationFlags);
+    if (bundles.length === 0) return { trustDomains: [] };
+    const own = this.ownTrustDomains();
+    const { validation, ignored } = rootCaValidation(this.authorities.rootsPem(), own, bundles);
+    for (const b of ignored) this.options.logger?.warn({ source: b.source, trustDomain: b.trustDomain }, 'a federated bundle names the mesh\'s own trust domain; the mesh CA alone verifies it, the bundle is ignored');
+    return { rootValidation: validation, trustDomains: federatedTrustDomains(bundles, own) };
+  }
 
   async start(): Promise<void> {
     if (this.options.extraTrustedRootsFiles?.length) {
@@ -135,6 +155,7 @@ export class ControlPlane {
         this.options.logger?.warn('extra trusted roots are used only where TLS origination verifies at the client: add --verify-certificate-at-client (or meshConfig verifyCertificateAtClient)');
       }
     }
+    this.federationFlags = await loadFederationFlags(this.options.federate ?? []);
     this.authorities = await MeshCertificateAuthorities.open(this.options.stateDir, {
       ...(this.options.trustDomain ? { trustDomain: this.options.trustDomain } : {}),
       ...(this.options.vmTrustDomain ? { vmTrustDomain: this.options.vmTrustDomain } : {}),
@@ -344,8 +365,10 @@ export class ControlPlane {
       return;
     }
     const config = this.store.snapshot();
-    const result = translate(config, connected.proxy, this.translateOptions());
-    const sds = sdsSecrets(result.secrets, config, connected.proxy.namespace, this.authorities.rootsPem());
+    const federation = this.federation(config);
+    const options = this.translateOptions();
+    const result = translate(config, connected.proxy, federation.trustDomains.length > 0 ? { ...options, federatedTrustDomains: federation.trustDomains } : options);
+    const sds = sdsSecrets(result.secrets, config, connected.proxy.namespace, this.authorities.rootsPem(), federation.rootValidation);
     for (const w of result.warnings) this.options.logger?.debug({ proxy: id, ...w }, 'translation warning');
     if (sds.missing.length > 0) this.options.logger?.warn({ proxy: id, missing: sds.missing }, 'secrets referenced by the config are not in the store; listeners that need them stay warming');
     let snapshot: Snapshot | undefined;

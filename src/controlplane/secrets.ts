@@ -1,4 +1,4 @@
-import type { Secret } from '../envoy/index.js';
+import type { CertificateValidationContext, Secret } from '../envoy/index.js';
 import { extractTlsCredential, findSecret } from '../api/index.js';
 import type { ConfigSnapshot } from '../api/index.js';
 
@@ -12,12 +12,13 @@ const inline = (pem: string) => ({ inline_bytes: Buffer.from(pem).toString('base
  * secrets from the proxy's namespace (`kubernetes://NAME` key pair, `kubernetes://NAME-cacert` CA),
  * and ROOTCA (the mesh's trust bundle: its root, plus the previous one during a rotation). Certificates travel only over SDS, never as files.
  */
-export function sdsSecrets(names: readonly string[], snapshot: ConfigSnapshot, namespace: string, rootsPem: string | undefined): { secrets: Secret[]; missing: string[] } {
+export function sdsSecrets(names: readonly string[], snapshot: ConfigSnapshot, namespace: string, rootsPem: string | undefined, rootValidation?: CertificateValidationContext): { secrets: Secret[]; missing: string[] } {
   const secrets: Secret[] = [];
   const missing: string[] = [];
   for (const name of names) {
     if (name === 'ROOTCA' && rootsPem) {
-      secrets.push({ name, validation_context: { trusted_ca: inline(rootsPem) } });
+      // With federation, the caller's SPIFFE validator (one bundle per trust domain) instead of the roots alone.
+      secrets.push({ name, validation_context: rootValidation ?? { trusted_ca: inline(rootsPem) } });
       continue;
     }
     if (!name.startsWith(KUBERNETES)) {

@@ -165,8 +165,12 @@ const messages: Record<string, MessageSpec> = {
       verify_certificate_hash: list('string'),
       verify_certificate_spki: list('string'),
       trust_chain_verification: enumOf('VERIFY_TRUST_CHAIN', 'ACCEPT_UNTRUSTED'),
+      custom_validator_config: msg('TypedExtensionConfig'),
     },
   },
+  TypedExtensionConfig: { fields: { name: 'string', typed_config: 'any' }, required: ['name', 'typed_config'] },
+  SpiffeCertValidatorConfig: { fields: { trust_domains: list(msg('SpiffeTrustDomain')) } },
+  SpiffeTrustDomain: { fields: { name: 'string', trust_bundle: msg('DataSource') }, required: ['name', 'trust_bundle'] },
   SubjectAltNameMatcher: { fields: { san_type: enumOf('SAN_TYPE_UNSPECIFIED', 'EMAIL', 'DNS', 'URI', 'IP_ADDRESS', 'OTHER_NAME'), matcher: msg('StringMatcher') }, required: ['san_type', 'matcher'] },
   DataSource: {
     fields: { filename: 'string', inline_string: 'string', inline_bytes: 'bytes', environment_variable: 'string' },
@@ -488,6 +492,7 @@ const typeUrls: Record<string, string> = {
   [TYPE_URL.stdoutAccessLog]: 'StreamAccessLog',
   [TYPE_URL.stderrAccessLog]: 'StreamAccessLog',
   [TYPE_URL.httpProtocolOptions]: 'HttpProtocolOptions',
+  [TYPE_URL.spiffeCertValidatorConfig]: 'SpiffeCertValidatorConfig',
 };
 
 

@@ -22,6 +22,7 @@ export const TYPE_URL = {
   stdoutAccessLog: `${prefix}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`,
   stderrAccessLog: `${prefix}envoy.extensions.access_loggers.stream.v3.StderrAccessLog`,
   httpProtocolOptions: `${prefix}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
+  spiffeCertValidatorConfig: `${prefix}envoy.extensions.transport_sockets.tls.v3.SPIFFECertValidatorConfig`,
   bootstrap: `${prefix}envoy.config.bootstrap.v3.Bootstrap`,
 } as const;
 

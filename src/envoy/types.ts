@@ -30,7 +30,11 @@ export interface CertificateValidationContext {
   verify_certificate_hash?: string[];
   verify_certificate_spki?: string[];
   trust_chain_verification?: 'VERIFY_TRUST_CHAIN' | 'ACCEPT_UNTRUSTED';
+  /** A certificate validator extension (envoy.tls.cert_validator.spiffe); it then does all validation. */
+  custom_validator_config?: TypedExtension;
 }
+/** envoy.extensions.transport_sockets.tls.v3.SPIFFECertValidatorConfig: one trust bundle per trust domain. */
+export interface SpiffeCertValidatorConfig { trust_domains?: Array<{ name?: string; trust_bundle?: DataSource }> }
 export interface ConfigSource { ads?: Record<string, never>; resource_api_version?: string; initial_fetch_timeout?: Duration }
 export interface SdsSecretConfig { name: string; sds_config?: ConfigSource }
 export interface CommonTlsContext {

@@ -8,8 +8,8 @@ import { parseAllDocuments } from 'yaml';
 import { errorMessage } from '../../common/index.js';
 import { formatPath, issue, warning } from '../paths.js';
 import type { FieldPath, Issue } from '../paths.js';
-import { PATH_NORMALIZATIONS } from '../semantic/meshconfig.js';
-import type { MeshConfigSpec, PathNormalizationMode } from '../types.js';
+import { caCertificatesIssues, PATH_NORMALIZATIONS } from '../semantic/meshconfig.js';
+import type { MeshCaCertificate, MeshConfigSpec, PathNormalizationMode } from '../types.js';
 import type {
   GatewayKind, OperatorControlPlane, OperatorGateway, OperatorInstall, OperatorProfile, OperatorServicePort, PilotSettings, ReadOperatorOptions,
 } from './types.js';
@@ -139,7 +139,7 @@ function readPilot(r: Reader, pilot: Obj | undefined, valuesPilotEnv: Obj | unde
   return settings;
 }
 
-const MESH_CONFIG_KNOWN = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'defaultConfig', 'enablePrometheusMerge', 'trustDomain', 'outboundTrafficPolicy', 'enableTracing', 'enableAutoMtls', 'trustDomainAliases', 'pathNormalization'];
+const MESH_CONFIG_KNOWN = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'defaultConfig', 'enablePrometheusMerge', 'trustDomain', 'outboundTrafficPolicy', 'enableTracing', 'enableAutoMtls', 'trustDomainAliases', 'pathNormalization', 'caCertificates'];
 
 function readMeshConfig(r: Reader, mesh: Obj | undefined): { meshConfig: MeshConfigSpec | undefined; trustDomain: string; proxyMetadata: Record<string, string> } {
   const base: FieldPath = ['spec', 'meshConfig'];
@@ -149,7 +149,7 @@ function readMeshConfig(r: Reader, mesh: Obj | undefined): { meshConfig: MeshCon
   if (!mesh) return { meshConfig: undefined, trustDomain, proxyMetadata };
   for (const key of Object.keys(mesh)) {
     if (!MESH_CONFIG_KNOWN.includes(key)) {
-      r.error([...base, key], `meshConfig.${key} is not supported; ignoring it could change routing or security`, 'remove it (Isthmus supports accessLogFile, defaultConfig.proxyMetadata, enablePrometheusMerge, pathNormalization, trustDomain)');
+      r.error([...base, key], `meshConfig.${key} is not supported; ignoring it could change routing or security`, 'remove it (Isthmus supports accessLogFile, caCertificates, defaultConfig.proxyMetadata, enablePrometheusMerge, pathNormalization, trustDomain)');
     }
   }
   const accessLogFile = r.string(mesh['accessLogFile'], [...base, 'accessLogFile']);
@@ -182,6 +182,11 @@ function readMeshConfig(r: Reader, mesh: Obj | undefined): { meshConfig: MeshCon
       r.error([...base, 'pathNormalization', 'normalization'], `unknown path normalization "${mode}"`, `use one of ${PATH_NORMALIZATIONS.join(', ')}`);
     } else if (mode !== undefined) out.pathNormalization = { normalization: mode as PathNormalizationMode };
   }
+  const ca = readCaCertificates(r, mesh['caCertificates'], [...base, 'caCertificates']);
+  if (ca) {
+    out.caCertificates = ca;
+    for (const i of caCertificatesIssues({ ...out, caCertificates: ca }, [...base, 'caCertificates'])) r.issues.push(i);
+  }
   // Prometheus merging joins an app's metrics with the sidecar's on 15020; gateways already serve
   // /stats/prometheus on 15090, so there is nothing to change.
   r.bool(mesh['enablePrometheusMerge'], [...base, 'enablePrometheusMerge']);
@@ -192,6 +197,33 @@ function readMeshConfig(r: Reader, mesh: Obj | undefined): { meshConfig: MeshCon
     for (const [k, v] of Object.entries(md)) proxyMetadata[k.startsWith('ISTIO_META_') ? k.slice('ISTIO_META_'.length) : k] = v;
   }
   return { meshConfig: Object.keys(out).length > 0 ? out : undefined, trustDomain, proxyMetadata };
+}
+
+/** meshConfig.caCertificates: [{pem, trustDomains}]; the semantic check (caCertificatesIssues) follows. */
+function readCaCertificates(r: Reader, value: unknown, path: FieldPath): MeshCaCertificate[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) {
+    r.error(path, 'must be a list of {pem, trustDomains}', 'write - pem: |\n    -----BEGIN CERTIFICATE-----...\n  trustDomains: [mesh-a.local]');
+    return undefined;
+  }
+  return value.flatMap((entry: unknown, i): MeshCaCertificate[] => {
+    const at = [...path, i];
+    const obj = r.object(entry, at);
+    if (!obj) return [];
+    r.unknownKeys(obj, at, ['pem', 'trustDomains', 'spiffeBundleUrl', 'certSigners'], 'unknown caCertificates field', 'remove it');
+    const out: { -readonly [K in keyof MeshCaCertificate]: MeshCaCertificate[K] } = {};
+    const pem = r.string(obj['pem'], [...at, 'pem']);
+    if (pem !== undefined) out.pem = pem;
+    const url = r.string(obj['spiffeBundleUrl'], [...at, 'spiffeBundleUrl']);
+    if (url !== undefined) out.spiffeBundleUrl = url;
+    for (const key of ['trustDomains', 'certSigners'] as const) {
+      const list = obj[key];
+      if (list === undefined || list === null) continue;
+      if (!Array.isArray(list)) r.error([...at, key], 'must be a list of strings', `write ${key}: [name]`);
+      else out[key] = list.flatMap((v: unknown, j) => r.string(v, [...at, key, j]) ?? []);
+    }
+    return [out];
+  });
 }
 
 function readServicePorts(r: Reader, ports: unknown, path: FieldPath): OperatorServicePort[] | undefined {

@@ -23,11 +23,12 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--filter-gateway-cluster-config', "Istio's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: gateways get only the clusters their routes use")
     .option('--verify-certificate-at-client', "Istio's VERIFY_CERTIFICATE_AT_CLIENT: TLS origination without caCertificates verifies against the system roots")
     .option('--extra-trusted-roots <file>', 'PEM roots trusted besides the system bundle by TLS origination without caCertificates (with --verify-certificate-at-client); repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--federate <td=file>', "trust another mesh's trust domain: its identities verify against the roots in FILE only (e.g. --federate mesh-a.local=mesh-a-root.pem); repeatable", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--skip-validate-trust-domain', "Istio's PILOT_SKIP_VALIDATE_TRUST_DOMAIN: sidecars accept mTLS peers of any trust domain whose certificate chains to the mesh root")
     .option('-l, --log-level <level>', 'log level', 'info')
     .action(action(async (opts: {
       stateDir: string; configDir?: string; trustDomain: string; vmTrustDomain?: string; xdsAddress: string; xdsTlsAddress?: string; xdsPort?: string; managementAddress: string; caAddress?: string;
-      token?: string; name?: string; revision?: string; defaultRevision?: boolean; extraTrustedRoots: string[]; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; skipValidateTrustDomain?: boolean; logLevel: string;
+      token?: string; name?: string; revision?: string; defaultRevision?: boolean; extraTrustedRoots: string[]; federate: string[]; filterGatewayClusterConfig?: boolean; verifyCertificateAtClient?: boolean; skipValidateTrustDomain?: boolean; logLevel: string;
     }, cmd: Command) => {
       opts.token ??= cmd.optsWithGlobals<{ token?: string }>().token; // also a global flag
       const logger = pino({ name: 'isthmus-controlplane', level: opts.logLevel }, pino.destination(2));
@@ -45,6 +46,7 @@ export function registerControlPlaneCommand(program: Command): void {
         ...(opts.revision ? { revision: opts.revision } : {}),
         ...(opts.defaultRevision ? { defaultRevision: true } : {}),
         ...(opts.extraTrustedRoots.length > 0 ? { extraTrustedRootsFiles: opts.extraTrustedRoots } : {}),
+        ...(opts.federate.length > 0 ? { federate: opts.federate } : {}),
         translate: {
           filterGatewayClusterConfig: opts.filterGatewayClusterConfig === true,
           verifyCertificateAtClient: opts.verifyCertificateAtClient === true,

@@ -209,4 +209,10 @@ export interface TranslateOptions {
   readonly skipValidateTrustDomain?: boolean;
   /** The trust domain of the mesh's CA, used when the mesh config names none. */
   readonly trustDomain?: string;
+  /**
+   * Trust domains of other meshes this one trusts (`--federate`; meshConfig.caCertificates' trustDomains
+   * are added by translate): inbound mTLS accepts their identities too, each verified by ROOTCA's SPIFFE
+   * validator against its own bundle.
+   */
+  readonly federatedTrustDomains?: readonly string[];
 }

@@ -41,6 +41,8 @@ export interface InboundContext {
   readonly peerAuthentications: readonly PeerAuthentication[];
   readonly rootNamespace: string;
   readonly trustDomain: string;
+  /** Other meshes' trust domains this one trusts (federation); empty without. */
+  readonly federatedTrustDomains?: readonly string[];
   readonly skipValidateTrustDomain: boolean;
   readonly connectTimeout: string;
   readonly accessLog?: AccessLogConfig[];
@@ -93,15 +95,20 @@ export function withHcmFields(hcm: TypedExtension, fields: Partial<XdsHttpConnec
   return { ...hcm, typed_config: { ...(hcm.typed_config as NonNullable<TypedExtension['typed_config']>), ...fields } };
 }
 
-/** Istio's inbound mTLS: the workload certificate, a client certificate required and chained to the mesh root. */
-export function inboundMtlsContext(trustDomain: string, skipValidateTrustDomain: boolean): XdsDownstreamTlsContext {
+/**
+ * Istio's inbound mTLS: the workload certificate, a client certificate required and chained to the mesh
+ * root. With federation, peers of the federated trust domains too; ROOTCA then is the SPIFFE validator,
+ * which verifies each of them against its own domain's bundle.
+ */
+export function inboundMtlsContext(trustDomain: string, skipValidateTrustDomain: boolean, federatedTrustDomains: readonly string[] = []): XdsDownstreamTlsContext {
+  const accepted = [trustDomain, ...federatedTrustDomains.filter((td) => td !== trustDomain)];
   return {
     common_tls_context: {
       alpn_protocols: [...INBOUND_MTLS_ALPN],
       tls_certificate_sds_secret_configs: [sdsSecret(SDS_DEFAULT)],
       combined_validation_context: {
-        // Peers of the mesh's trust domain only, unless PILOT_SKIP_VALIDATE_TRUST_DOMAIN: then the root decides.
-        default_validation_context: skipValidateTrustDomain ? {} : { match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: `spiffe://${trustDomain}/` } }] },
+        // Peers of the accepted trust domains only, unless PILOT_SKIP_VALIDATE_TRUST_DOMAIN: then the root decides.
+        default_validation_context: skipValidateTrustDomain ? {} : { match_typed_subject_alt_names: accepted.map((td) => ({ san_type: 'URI' as const, matcher: { prefix: `spiffe://${td}/` } })) },
         validation_context_sds_secret_config: sdsSecret(SDS_ROOTCA),
       },
     },
@@ -142,7 +149,7 @@ function inboundListener(ctx: InboundContext, p: InboundPort): Listener {
   const mtls: FilterChain = {
     name: chainName,
     filter_chain_match: { transport_protocol: 'tls' },
-    transport_socket: tlsTransportSocket(inboundMtlsContext(ctx.trustDomain, ctx.skipValidateTrustDomain), false),
+    transport_socket: tlsTransportSocket(inboundMtlsContext(ctx.trustDomain, ctx.skipValidateTrustDomain, ctx.federatedTrustDomains), false),
     filters,
   };
   const plaintext: FilterChain = { name: chainName, filter_chain_match: { transport_protocol: 'raw_buffer' }, filters };

@@ -55,7 +55,16 @@ export interface TranslateResult {
 export function meshConfigOf(snapshot: ConfigSnapshot): MeshConfigSpec {
   const mc = snapshot.meshConfig;
   if (!mc) return {};
-  return 'spec' in mc && mc.spec ? mc.spec : (mc as MeshConfigSpec);
+  if ('spec' in mc && mc.spec) return mc.spec;
+  // The api's resolved mesh config fills in defaults (trust domain cluster.local) and drops fields it does not
+  // resolve (caCertificates, pathNormalization): translation reads the resource as written, so that an unset
+  // trust domain stays unset and the CA's (options.trustDomain) applies.
+  if (isResolvedMeshConfig(mc)) return mc.source?.spec ?? {};
+  return mc as MeshConfigSpec;
+}
+
+function isResolvedMeshConfig(mc: object): mc is { source?: { spec?: MeshConfigSpec } } {
+  return typeof (mc as { ca?: { workloadCertTtlMs?: unknown } }).ca?.workloadCertTtlMs === 'number';
 }
 
 const byName = <T extends { name?: string }>(a: T, b: T): number => ((a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0);
@@ -130,6 +139,7 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
     peerAuthentications: snapshot.peerAuthentications ?? [],
     rootNamespace: mesh.rootNamespace ?? 'istio-system',
     trustDomain: ctx.trustDomain,
+    federatedTrustDomains: federatedTrustDomains(mesh, options, ctx.trustDomain),
     skipValidateTrustDomain: options.skipValidateTrustDomain ?? false,
     connectTimeout: ctx.connectTimeout,
     ...(log ? { accessLog: log } : {}),
@@ -150,6 +160,12 @@ function translateSidecar(snapshot: ConfigSnapshot, proxy: ProxyNode, services: 
   clusters.clusters.push(...inbound.clusters);
   if (dns.capture) clusters.clusters.push(blackHoleCluster());
   return { listeners, routes, clusters };
+}
+
+/** The other trust domains whose identities inbound mTLS accepts: the control plane's and the mesh config's. */
+function federatedTrustDomains(mesh: MeshConfigSpec, options: TranslateOptions, own: string): string[] {
+  const fromMesh = (mesh.caCertificates ?? []).filter((c) => c.pem).flatMap((c) => c.trustDomains ?? []);
+  return [...new Set([...(options.federatedTrustDomains ?? []), ...fromMesh])].filter((td) => td !== own).sort();
 }
 
 /** Node metadata in which `isthmus proxy` reports its admin address (ip:port). */

@@ -4,6 +4,7 @@ import type { DownstreamTlsContext } from '../../envoy/index.js';
 import { readDataSource } from './data-source.js';
 import { tlsVersionOptions } from './params.js';
 import { compileSanMatcher } from './san.js';
+import { compileSpiffeValidator, usesCustomValidator } from './spiffe-validator.js';
 
 /** A filter chain's DownstreamTlsContext, compiled once: the options of its tls.Server. */
 export interface DownstreamTls {
@@ -18,6 +19,7 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
   const certs = common.tls_certificates ?? [];
   if (certs.length === 0) throw new Error(`${path}.common_tls_context.tls_certificates: a server-side TLS context needs at least one certificate`);
   const validation = common.validation_context;
+  if (usesCustomValidator(validation)) return compileSpiffeDownstream(ctx, baseDir, path);
   const trustedCa = validation?.trusted_ca ? readDataSource(validation.trusted_ca, baseDir, `${path}.common_tls_context.validation_context.trusted_ca`) : undefined;
   if (ctx.require_client_certificate && !trustedCa) {
     throw new Error(`${path}.require_client_certificate: requires common_tls_context.validation_context.trusted_ca to verify client certificates`);
@@ -53,5 +55,37 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
       if (sanOk && !sanOk((cert as PeerCertificate).subjectaltname)) return 'client certificate SAN does not match';
       return undefined;
     },
+  };
+}
+
+/**
+ * A chain whose validation context hands validation to the SPIFFE validator: a client certificate is
+ * always required (Envoy's validator asks for one), and each peer is checked against its own trust
+ * domain's bundle after the handshake.
+ */
+function compileSpiffeDownstream(ctx: DownstreamTlsContext, baseDir: string, path: string): DownstreamTls {
+  const common = ctx.common_tls_context ?? {};
+  const certs = common.tls_certificates ?? [];
+  const vcPath = `${path}.common_tls_context.validation_context`;
+  const validator = compileSpiffeValidator(common.validation_context ?? {}, baseDir, vcPath, (at, detail, cause) => new Error(`${at}: ${detail}`, cause === undefined ? undefined : { cause }));
+  const contextOptions = {
+    cert: certs.map((c, i) => readDataSource(c.certificate_chain, baseDir, `${path}.common_tls_context.tls_certificates[${i}].certificate_chain`)),
+    key: certs.map((c, i) => ({ pem: readDataSource(c.private_key, baseDir, `${path}.common_tls_context.tls_certificates[${i}].private_key`) })),
+    ca: validator.handshakeCaPem,
+    ...tlsVersionOptions(common.tls_params),
+  };
+  try {
+    createSecureContext(contextOptions);
+  } catch (err) {
+    throw new Error(`${path}.common_tls_context.tls_certificates: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    serverOptions: {
+      ...contextOptions,
+      requestCert: true,
+      rejectUnauthorized: true,
+      ...(common.alpn_protocols?.length ? { ALPNProtocols: common.alpn_protocols } : {}),
+    },
+    verifyPeer: (socket) => validator.verify(socket, 'client'),
   };
 }

@@ -65,7 +65,8 @@ export class WorkloadCertificateManager {
     this.issued.push(leaf.serialNumber);
     o.secrets.set([
       { name: 'default', tls_certificate: { certificate_chain: inline(certPem), private_key: inline(keyPem) } },
-      { name: 'ROOTCA', validation_context: { trusted_ca: inline(o.rootsPem) } },
+      // Until the control plane sends its own ROOTCA (rotated roots, federation), which a renewal must not overwrite.
+      ...(o.secrets.get('ROOTCA') ? [] : [{ name: 'ROOTCA', validation_context: { trusted_ca: inline(o.rootsPem) } }]),
     ]);
     o.logger?.info({ spiffeId: o.spiffeId, serial: leaf.serialNumber, notAfter: leaf.notAfter.toISOString() }, 'workload certificate installed');
     this.failures = 0;

@@ -9,6 +9,7 @@ import type { CertificateValidationContext, DataSource, UpstreamTlsContext } fro
 import { DataSourceError, readDataSource as readSharedDataSource } from '../tls/data-source.js';
 import { tlsVersionOptions } from '../tls/params.js';
 import { compileSanMatcher } from '../tls/san.js';
+import { compileSpiffeValidator, usesCustomValidator } from '../tls/spiffe-validator.js';
 import { verifyErrorText } from '../trace/certificates.js';
 export { parseSubjectAltNames } from '../tls/san.js';
 export type { SubjectAltName } from '../tls/san.js';
@@ -70,8 +71,12 @@ export async function compileUpstreamTls(ctx: UpstreamTlsContext, baseDir: strin
   const keys = await Promise.all(certs.map((c, i) => readDataSource(c.private_key, baseDir, `${commonPath}.tls_certificates[${i}].private_key`)));
   const vc = common.validation_context ?? {};
   const vcPath = `${commonPath}.validation_context`;
-  const trustedCa = vc.trusted_ca ? await readDataSource(vc.trusted_ca, baseDir, `${vcPath}.trusted_ca`) : undefined;
-  const sans = sanCheck(vc, vcPath);
+  // The SPIFFE validator does all validation (Envoy ignores trusted_ca and the SAN matchers' other types then).
+  const spiffe = usesCustomValidator(vc)
+    ? compileSpiffeValidator(vc, baseDir, vcPath, (p, detail, cause) => new ClusterConfigError(p, detail, cause === undefined ? undefined : { cause }))
+    : undefined;
+  const trustedCa = spiffe ? Buffer.from(spiffe.handshakeCaPem) : vc.trusted_ca ? await readDataSource(vc.trusted_ca, baseDir, `${vcPath}.trusted_ca`) : undefined;
+  const sans = spiffe ? undefined : sanCheck(vc, vcPath);
   if (sans && !trustedCa) {
     throw new ClusterConfigError(`${vcPath}.trusted_ca`, 'subject alt name matching needs a trusted_ca: SAN-based verification without a trusted CA is insecure (Envoy refuses it too)');
   }
@@ -109,6 +114,10 @@ export async function compileUpstreamTls(ctx: UpstreamTlsContext, baseDir: strin
       };
     },
     verify(socket) {
+      if (spiffe) {
+        const refused = spiffe.verify(socket, 'server') ?? pins?.(socket.getPeerCertificate());
+        return refused ? new Error(`upstream certificate verification failed: ${refused}`) : undefined;
+      }
       if (verifyChain && !socket.authorized) {
         return new Error(`upstream certificate verification failed: ${verifyErrorText(socket.authorizationError)}`);
       }

@@ -6,6 +6,7 @@ import { buildConfigDump, startAdminServer } from './admin/index.js';
 import type { AdminClusterInfo } from './admin/index.js';
 import { builtinHttpFilters } from './http/filters/index.js';
 import { ListenerRuntime } from './listener/listener.js';
+import { globalConnectionLimitOf } from './listener/global-connection-limit.js';
 import { StatsStore } from './stats.js';
 import { createClusterManager } from './upstream/index.js';
 import type { UpstreamClusterManager } from './upstream/index.js';
@@ -77,6 +78,7 @@ export class ProxyServer {
           throw new Error(`static_resources.clusters[${i}] (${cluster.name}): ${(err as Error).message}`, { cause: err });
         }
       }
+      const globalConnections = globalConnectionLimitOf(loaded.bootstrap);
       const ctx = {
         clusters: server.clusters,
         stats: server.stats,
@@ -87,6 +89,7 @@ export class ProxyServer {
         routes: server.routes,
         ...(options.instanceIp ? { instanceIp: options.instanceIp } : {}),
         trace: server.trace,
+        ...(globalConnections ? { globalConnections } : {}),
       };
       server.dynamic = new DynamicResources(
         server.clusters, server.routes, server.secrets, ctx,

@@ -8,6 +8,7 @@ import { durationMs } from '../../envoy/index.js';
 import type { HttpConnectionManager } from '../../envoy/index.js';
 import { DEFAULT_HTTP2_GUARD_LIMITS, guardHttp2Session } from '../http/http2-guard.js';
 import type { Http2GuardStats } from '../http/http2-guard.js';
+import type { Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Counter, StatsStore } from '../stats.js';
 
@@ -138,4 +139,21 @@ export function requestTimedOut(socket: Duplex, counter: Counter): void {
   counter.inc();
   if (socket.writable) socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
   else socket.destroy();
+}
+
+/**
+ * node checks request_timeout / request_headers_timeout on a timer it starts when a server starts
+ * listening. The connection manager's server never listens (the listener hands it connections), so the
+ * checks run while it has HTTP/1 connections: started with the first, stopped after the last (a
+ * connection manager replaced by a listener update then holds no timer once its connections end).
+ */
+export function http1TimeoutChecks(server: HttpServer): (socket: Duplex) => void {
+  let open = 0;
+  return (socket) => {
+    if (open++ === 0) server.emit('listening');
+    socket.once('close', () => {
+      // close() on a server that never listened only stops the checks (and closes idle connections: none).
+      if (--open === 0) server.close(() => undefined);
+    });
+  };
 }

@@ -15,7 +15,7 @@ import { compileRetryPolicy } from '../http/retry.js';
 import type { CompiledRetryPolicy } from '../http/retry.js';
 import { RouteTable } from '../http/route-table.js';
 import { readDataSource } from '../tls/data-source.js';
-import { http1TimeoutOptions, http2SessionSetup, http2Settings, hcmTimeouts, requestTimedOut } from './hcm-limits.js';
+import { http1TimeoutChecks, http1TimeoutOptions, http2SessionSetup, http2Settings, hcmTimeouts, requestTimedOut } from './hcm-limits.js';
 import { replayStream } from './replay-stream.js';
 import type { NetworkFilter, NetworkFilterContext } from './types.js';
 
@@ -124,6 +124,7 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
     requireHostHeader: false,
     joinDuplicateHeaders: false,
   }, onRequest);
+  const trackHttp1 = http1TimeoutChecks(http1);
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // request_timeout / request_headers_timeout (node's checks) end the connection with 408, as Envoy.
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void requestTimedOut(socket, requestTimeouts);
@@ -150,7 +151,10 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
     cxActive.inc();
     (h2 ? cxHttp2 : cxHttp1).inc();
     socket.once('close', () => cxActive.dec());
-    if (!h2) return void http1.emit('connection', socket);
+    if (!h2) {
+      trackHttp1(socket);
+      return void http1.emit('connection', socket);
+    }
     connecting = socket[CONNECTION_INFO];
     http2.emit('connection', socket);
     connecting = undefined;

@@ -4,6 +4,7 @@ import type { Bootstrap, LoadedBootstrap } from '../envoy/index.js';
 import { TYPE_URL } from '../envoy/index.js';
 import { buildConfigDump, startAdminServer } from './admin/index.js';
 import type { AdminClusterInfo } from './admin/index.js';
+import { checkAdminAddress } from './admin/loopback.js';
 import { builtinHttpFilters } from './http/filters/index.js';
 import { ListenerRuntime } from './listener/listener.js';
 import { globalConnectionLimitOf } from './listener/global-connection-limit.js';
@@ -33,6 +34,8 @@ export interface ProxyOptions {
   readonly instanceIp?: string;
   /** How many completed requests/connections /isthmus/trace keeps (default 2,000; 0 turns it off). */
   readonly traceEntries?: number;
+  /** --admin-allow-non-loopback: accept an admin address off loopback (refused by default). */
+  readonly allowNonLoopbackAdmin?: boolean;
 }
 
 type State = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
@@ -64,6 +67,8 @@ export class ProxyServer {
 
   /** Builds every listener and cluster; a config problem throws with the field path, before any port opens. */
   static async create(loaded: LoadedBootstrap, options: ProxyOptions = {}): Promise<ProxyServer> {
+    const adminWarning = checkAdminAddress(loaded.bootstrap, options.allowNonLoopbackAdmin === true);
+    if (adminWarning) options.logger?.warn(adminWarning);
     const server = new ProxyServer(loaded.bootstrap, options, loaded.source);
     const resources = loaded.bootstrap.static_resources ?? {};
     server.secrets.set(resources.secrets ?? []);

@@ -60,12 +60,14 @@ export function registerProxyCommand(program: Command): void {
     .option('--cert-ttl <duration>', 'lifetime to ask for (the CA default when left out)')
     .option('--admin-port <port>', 'admin port with --xds (default: any free port)', '0')
     .option('--trace-entries <n>', 'completed requests/connections kept for isthmus trace (GET /isthmus/trace); 0 turns it off', '2000')
+    .option('--admin-allow-non-loopback', 'let the admin interface listen on a non-loopback address (refused by default: it can stop the proxy)')
     .option('--admin-address-path <file>', 'write the admin address (ip:port) to this file once listening, as Envoy does')
     .option('--mode <mode>', "'serve', or 'validate' to check the config and exit", 'serve')
     .action(action(async (opts: {
       configPath?: string; logLevel: string; drainTimeS: string; mode: string; adminAddressPath?: string; xds?: string; nodeId?: string;
       nodeCluster?: string; proxyType: string; namespace?: string; label: string[]; portMap?: string; meta: string[]; adminPort: string; traceEntries: string;
       caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; bootstrapTokenFile?: string; certTtl?: string; ip?: string;
+      adminAllowNonLoopback?: boolean;
     }) => {
       if (!opts.configPath && !opts.xds) {
         throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
@@ -83,7 +85,7 @@ export function registerProxyCommand(program: Command): void {
       if (!Number.isInteger(traceEntries) || traceEntries < 0) {
         throw new IsthmusError('ERR_PROXY_CONFIG', `--trace-entries "${opts.traceEntries}" is not a whole number`, { hint: 'e.g. --trace-entries 2000, or 0 to record nothing' });
       }
-      const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000, traceEntries, ...(opts.ip ? { instanceIp: opts.ip } : {}) });
+      const server = await ProxyServer.create(loaded, { logger, drainTimeMs: Number(opts.drainTimeS) * 1000, traceEntries, ...(opts.ip ? { instanceIp: opts.ip } : {}), allowNonLoopbackAdmin: opts.adminAllowNonLoopback === true });
       if (opts.mode === 'validate') {
         await server.stop(0);
         process.stdout.write(`configuration '${opts.configPath}' OK\n`);

@@ -28,6 +28,7 @@ const messages: Record<string, MessageSpec> = {
       layered_runtime: ignored('runtime layers are not used by the implemented features'),
       stats_flush_interval: ignored('stats are kept in memory and read on demand'),
       cluster_manager: ignored('no outlier-event log or local cluster is used'),
+      overload_manager: msg('OverloadManager'),
     },
   },
   Node: { fields: { id: 'string', cluster: 'string', metadata: 'struct', locality: 'struct', user_agent_name: 'string' } },
@@ -68,6 +69,17 @@ const messages: Record<string, MessageSpec> = {
       profile_path: ignored('CPU profiling is done with node --cpu-prof'),
     },
   },
+  OverloadManager: {
+    fields: {
+      refresh_interval: ignored('the connection monitor is exact, not sampled'),
+      resource_monitors: list(msg('ResourceMonitor')),
+      actions: ignored('overload actions are not implemented; global_downstream_max_connections refuses connections by itself'),
+      loadshed_points: ignored('load shed points are not implemented'),
+      buffer_factory_config: ignored('buffer accounting is not implemented'),
+    },
+  },
+  ResourceMonitor: { fields: { name: 'string', typed_config: 'any' }, required: ['name'] },
+  DownstreamConnectionsConfig: { fields: { max_active_downstream_connections: 'uint' }, required: ['max_active_downstream_connections'] },
   Address: { fields: { socket_address: msg('SocketAddress') }, required: ['socket_address'] },
   SocketAddress: {
     fields: { address: 'string', port_value: 'uint', protocol: enumOf('TCP'), ipv4_compat: 'bool', resolver_name: ignored('the system resolver is used') },
@@ -89,6 +101,7 @@ const messages: Record<string, MessageSpec> = {
       per_connection_buffer_limit_bytes: 'uint',
       traffic_direction: enumOf('UNSPECIFIED', 'INBOUND', 'OUTBOUND'),
       bind_to_port: 'bool',
+      ignore_global_conn_limit: 'bool',
       drain_type: enumOf('DEFAULT', 'MODIFY_ONLY'),
       metadata: 'struct',
     },
@@ -250,6 +263,10 @@ const messages: Record<string, MessageSpec> = {
   TcpWeightedClusters: { fields: { clusters: list(msg('TcpClusterWeight')) }, required: ['clusters'] },
   TcpClusterWeight: { fields: { name: 'string', weight: 'uint' }, required: ['name', 'weight'] },
   SniCluster: { fields: {} },
+  ConnectionLimit: {
+    fields: { stat_prefix: 'string', max_connections: 'uint', delay: 'duration', runtime_enabled: ignored('runtime feature flags are not used; the filter is always enabled') },
+    required: ['stat_prefix', 'max_connections'],
+  },
 
   // ---- RBAC (envoy.config.rbac.v3), shared by the HTTP and network filters
   HttpRbac: { fields: { rules: msg('RbacRules'), rules_stat_prefix: 'string', shadow_rules: msg('RbacRules'), shadow_rules_stat_prefix: 'string' } },
@@ -480,6 +497,8 @@ const typeUrls: Record<string, string> = {
   [TYPE_URL.httpConnectionManager]: 'HttpConnectionManager',
   [TYPE_URL.tcpProxy]: 'TcpProxy',
   [TYPE_URL.sniCluster]: 'SniCluster',
+  [TYPE_URL.connectionLimit]: 'ConnectionLimit',
+  [TYPE_URL.downstreamConnectionsConfig]: 'DownstreamConnectionsConfig',
   [TYPE_URL.router]: 'Router',
   [TYPE_URL.grpcJsonTranscoder]: 'GrpcJsonTranscoder',
   [TYPE_URL.httpRbac]: 'HttpRbac',
@@ -504,6 +523,7 @@ export const TYPE_URL_BY_EXTENSION_NAME: Readonly<Record<string, string>> = {
   'envoy.filters.network.http_connection_manager': TYPE_URL.httpConnectionManager,
   'envoy.filters.network.tcp_proxy': TYPE_URL.tcpProxy,
   'envoy.filters.network.sni_cluster': TYPE_URL.sniCluster,
+  'envoy.filters.network.connection_limit': TYPE_URL.connectionLimit,
   'envoy.filters.http.router': TYPE_URL.router,
   'envoy.filters.http.grpc_json_transcoder': TYPE_URL.grpcJsonTranscoder,
   'envoy.filters.http.rbac': TYPE_URL.httpRbac,

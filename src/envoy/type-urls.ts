@@ -10,6 +10,8 @@ export const TYPE_URL = {
   httpConnectionManager: `${prefix}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
   tcpProxy: `${prefix}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
   sniCluster: `${prefix}envoy.extensions.filters.network.sni_cluster.v3.SniCluster`,
+  connectionLimit: `${prefix}envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit`,
+  downstreamConnectionsConfig: `${prefix}envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig`,
   router: `${prefix}envoy.extensions.filters.http.router.v3.Router`,
   httpRbac: `${prefix}envoy.extensions.filters.http.rbac.v3.RBAC`,
   networkRbac: `${prefix}envoy.extensions.filters.network.rbac.v3.RBAC`,

@@ -81,6 +81,8 @@ export interface Listener {
   traffic_direction?: string;
   /** false: the listener opens no socket (Envoy: it only receives connections handed over by another listener). */
   bind_to_port?: boolean;
+  /** Connections to this listener are not counted by (nor refused for) the global downstream limit. */
+  ignore_global_conn_limit?: boolean;
   /** envoy.config.core.v3.Metadata: opaque to the listener, read by whoever knows the filter_metadata key. */
   metadata?: { filter_metadata?: Record<string, Record<string, unknown>> };
 }
@@ -177,6 +179,10 @@ export interface HttpConnectionManager {
   internal_address_config?: { unix_sockets?: boolean; cidr_ranges?: CidrRange[] };
   via?: string;
 }
+/** envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit */
+export interface ConnectionLimit { stat_prefix: string; max_connections: number | string; delay?: Duration }
+/** envoy.config.overload.v3.OverloadManager: only the global downstream connection monitor acts. */
+export interface OverloadManager { resource_monitors?: Array<{ name: string; typed_config?: TypedConfig }> }
 export interface TcpProxy {
   stat_prefix: string; cluster?: string; weighted_clusters?: { clusters: Array<{ name: string; weight: number }> };
   idle_timeout?: Duration; access_log?: AccessLogConfig[]; max_connect_attempts?: number;
@@ -264,4 +270,5 @@ export interface Bootstrap {
   static_resources?: { listeners?: Listener[]; clusters?: Cluster[]; secrets?: Secret[] };
   dynamic_resources?: DynamicResources;
   admin?: Admin;
+  overload_manager?: OverloadManager;
 }

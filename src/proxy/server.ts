@@ -4,8 +4,10 @@ import type { Bootstrap, LoadedBootstrap } from '../envoy/index.js';
 import { TYPE_URL } from '../envoy/index.js';
 import { buildConfigDump, startAdminServer } from './admin/index.js';
 import type { AdminClusterInfo, AdminServerOptions } from './admin/index.js';
+import { checkAdminAddress } from './admin/loopback.js';
 import { builtinHttpFilters } from './http/filters/index.js';
 import { ListenerRuntime } from './listener/listener.js';
+import { globalConnectionLimitOf } from './listener/global-connection-limit.js';
 import { StatsStore } from './stats.js';
 import { createClusterManager } from './upstream/index.js';
 import type { UpstreamClusterManager } from './upstream/index.js';
@@ -38,6 +40,8 @@ export interface ProxyOptions {
    * node:cluster) and runs neither admin nor DNS. 'single' (default) does everything in one process.
    */
   readonly role?: 'single' | 'primary' | 'worker';
+  /** --admin-allow-non-loopback: accept an admin address off loopback (refused by default). */
+  readonly allowNonLoopbackAdmin?: boolean;
 }
 
 type State = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
@@ -69,6 +73,8 @@ export class ProxyServer {
 
   /** Builds every listener and cluster; a config problem throws with the field path, before any port opens. */
   static async create(loaded: LoadedBootstrap, options: ProxyOptions = {}): Promise<ProxyServer> {
+    const adminWarning = checkAdminAddress(loaded.bootstrap, options.allowNonLoopbackAdmin === true);
+    if (adminWarning) options.logger?.warn(adminWarning);
     const server = new ProxyServer(loaded.bootstrap, options, loaded.source);
     const resources = loaded.bootstrap.static_resources ?? {};
     server.secrets.set(resources.secrets ?? []);
@@ -83,6 +89,7 @@ export class ProxyServer {
           throw new Error(`static_resources.clusters[${i}] (${cluster.name}): ${(err as Error).message}`, { cause: err });
         }
       }
+      const globalConnections = globalConnectionLimitOf(loaded.bootstrap);
       const ctx = {
         clusters: server.clusters,
         stats: server.stats,
@@ -93,6 +100,7 @@ export class ProxyServer {
         routes: server.routes,
         ...(options.instanceIp ? { instanceIp: options.instanceIp } : {}),
         trace: server.trace,
+        ...(globalConnections ? { globalConnections } : {}),
       };
       server.dynamic = new DynamicResources(
         server.clusters, server.routes, server.secrets, ctx,

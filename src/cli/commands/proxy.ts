@@ -98,6 +98,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--cert-ttl <duration>', 'lifetime to ask for (the CA default when left out)')
     .option('--admin-port <port>', 'admin port with --xds (default: any free port)', '0')
     .option('--trace-entries <n>', 'completed requests/connections kept for isthmus trace (GET /isthmus/trace); 0 turns it off', '2000')
+    .option('--admin-allow-non-loopback', 'let the admin interface listen on a non-loopback address (refused by default: it can stop the proxy)')
     .option('--admin-address-path <file>', 'write the admin address (ip:port) to this file once listening, as Envoy does')
     .option('--concurrency <n>', 'worker processes sharing the listeners (Envoy\'s --concurrency); auto = one per CPU. With more than 1, the primary runs xDS and admin and hands config to the workers', '1')
     .option('--mode <mode>', "'serve', or 'validate' to check the config and exit", 'serve')
@@ -107,6 +108,7 @@ export function registerProxyCommand(program: Command): void {
       caAddress?: string; caRoot?: string; spiffe?: string; bootstrapToken?: string; bootstrapTokenFile?: string; certTtl?: string; ip?: string;
       concurrency: string;
       xdsTls?: boolean; xdsRootCa?: string; xdsServerName: string;
+      adminAllowNonLoopback?: boolean;
     }) => {
       if (!opts.configPath && !opts.xds) {
         throw new IsthmusError('ERR_PROXY_CONFIG', 'no config file given', { hint: 'pass -c FILE (an Envoy v3 bootstrap in YAML or JSON), or --xds HOST:PORT' });
@@ -132,7 +134,7 @@ export function registerProxyCommand(program: Command): void {
         throw new IsthmusError('ERR_PROXY_CONFIG', `--trace-entries "${opts.traceEntries}" is not a whole number`, { hint: 'e.g. --trace-entries 2000, or 0 to record nothing' });
       }
       const drainTimeMs = Number(opts.drainTimeS) * 1000;
-      const server = await ProxyServer.create(loaded, { logger, drainTimeMs, traceEntries, role, ...(opts.ip ? { instanceIp: opts.ip } : {}) });
+      const server = await ProxyServer.create(loaded, { logger, drainTimeMs, traceEntries, role, ...(opts.ip ? { instanceIp: opts.ip } : {}), allowNonLoopbackAdmin: opts.adminAllowNonLoopback === true });
       if (role === 'worker') {
         // Config from the primary; this process only serves traffic.
         await runWorker(server, logger);

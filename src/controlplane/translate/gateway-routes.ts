@@ -4,7 +4,8 @@
  * the server and VirtualService share, named <host>:<server port>.
  */
 import type { RouteConfiguration, VirtualHost } from '../../envoy/index.js';
-import type { MergedGateway } from './gateway-merge.js';
+import { isHttpServer } from './gateway-merge.js';
+import type { MergedGateway, MergedServer } from './gateway-merge.js';
 import { hostsForNamespace, intersectHosts } from './hosts.js';
 import { buildHttpRoutes, sortVirtualHostRoutes } from './http-routes.js';
 import type { RouteContext } from './http-routes.js';
@@ -54,8 +55,37 @@ export function buildGatewayRoute(ctx: RouteContext, merged: MergedGateway, virt
     virtualHosts = [...vhosts.values()].map((v) => ({ ...v, routes: sortVirtualHostRoutes(v.routes ?? []) }));
     virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
+  const misdirected = misdirectedVirtualHost(merged, servers, virtualHosts);
+  if (misdirected) virtualHosts.push(misdirected);
   // As Istio's gateways: the Host header's port never decides the virtual host.
   return { name: routeName, virtual_hosts: virtualHosts, validate_clusters: false, ignore_port_in_host_matching: true };
+}
+
+/**
+ * 421 Misdirected Request for TLS-terminating servers (HTTP/2 connection coalescing): a request that
+ * arrived on the filter chain one server's SNI chose, for a host that another server on the same port
+ * serves, is answered 421 so the client retries on a connection of its own, whose SNI picks the right
+ * chain (RFC 9113 9.1.2; Gateway API GEP-3567: 421 when another listener matches the host, 404 when none
+ * does). Envoy has no field for it; like Contour, the route configuration carries it.
+ */
+function misdirectedVirtualHost(merged: MergedGateway, servers: readonly MergedServer[], own: readonly VirtualHost[]): VirtualHost | undefined {
+  const first = servers[0];
+  if (!first || first.sniHosts.length === 0 || first.sniHosts.includes('*')) return undefined;
+  const port = first.listenPort;
+  const taken = new Set(own.flatMap((v) => v.domains));
+  const mine = new Set(servers.flatMap((s) => s.sniHosts));
+  const others = new Set<string>();
+  for (const s of merged.ports.find((p) => p.port === port)?.servers ?? []) {
+    if (servers.includes(s) || !isHttpServer(s.protocol, s.server)) continue;
+    for (const host of s.sniHosts) if (host !== '*' && !mine.has(host) && !taken.has(host)) others.add(host);
+  }
+  if (others.size === 0) return undefined;
+  const domains = [...others].sort().flatMap((h) => gatewayDomains(h, first.server.port.number));
+  return {
+    name: virtualHostName('misdirected', first.server.port.number),
+    domains,
+    routes: [{ match: { prefix: '/' }, direct_response: { status: 421, body: { inline_string: 'misdirected request' } } }],
+  };
 }
 
 export function buildGatewayRoutes(ctx: RouteContext, merged: MergedGateway, virtualServices: readonly BoundVirtualService[]): RouteConfiguration[] {

@@ -18,6 +18,7 @@ import { SecretStore, resolveTlsContext } from '../tls/sds.js';
 import { tlsDetails } from '../trace/index.js';
 import type { TraceRecorder } from '../trace/index.js';
 import type { ConnectionInfo } from './connection-info.js';
+import type { GlobalConnectionLimit } from './global-connection-limit.js';
 import { duplicateMatchIndex, needsTlsInspection, selectFilterChain } from './filter-chain-match.js';
 import type { Candidate } from './filter-chain-match.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './tls-inspector.js';
@@ -38,6 +39,8 @@ export interface ListenerContext {
   readonly instanceIp?: string;
   /** Keeps completed streams, connections and listener-level refusals for /isthmus/trace. */
   readonly trace?: TraceRecorder;
+  /** overload_manager's global_downstream_max_connections, shared by every listener. */
+  readonly globalConnections?: GlobalConnectionLimit;
 }
 
 const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '']);
@@ -209,6 +212,14 @@ export class ListenerRuntime {
     if (this.draining) return void socket.destroy();
     const stats = this.ctx.stats;
     const prefix = `${this.statName()}.`;
+    const global = this.config.ignore_global_conn_limit ? undefined : this.ctx.globalConnections;
+    if (global) {
+      if (!global.tryAcquire()) {
+        stats.counter(`${prefix}downstream_global_cx_overflow`).inc();
+        return void socket.destroy();
+      }
+      socket.once('close', () => global.release());
+    }
     stats.counter(`${prefix}downstream_cx_total`).inc();
     const active = stats.gauge(`${prefix}downstream_cx_active`);
     active.inc();
@@ -358,7 +369,9 @@ export class ListenerRuntime {
     for (const filter of chain.filters) {
       if (filter.kind === 'info') current = filter.apply(current);
       else if (filter.kind === 'gate') {
-        if (!filter.admit(current)) return void socket.destroy();
+        const verdict = filter.admit(current, socket);
+        if (verdict === 'closing') return;
+        if (!verdict) return void socket.destroy();
       } else return filter.handle(socket, current);
     }
   }

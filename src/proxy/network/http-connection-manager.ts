@@ -4,7 +4,6 @@ import { createServer as createHttp2Server } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { durationMs } from '../../envoy/index.js';
 import type { HttpConnectionManager, Route, VirtualHost } from '../../envoy/index.js';
 import { createAccessLoggers } from '../access-log/index.js';
 import type { ConnectionInfo } from '../listener/connection-info.js';
@@ -18,6 +17,7 @@ import { compileRetryPolicy } from '../http/retry.js';
 import type { CompiledRetryPolicy } from '../http/retry.js';
 import { RouteTable } from '../http/route-table.js';
 import { readDataSource } from '../tls/data-source.js';
+import { http1TimeoutChecks, http1TimeoutOptions, http2SessionSetup, http2Settings, hcmTimeouts, requestTimedOut } from './hcm-limits.js';
 import { replayStream } from './replay-stream.js';
 import type { NetworkFilter, NetworkFilterContext } from './types.js';
 
@@ -111,7 +111,9 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
   const cxActive = stats.gauge(`${prefix}downstream_cx_active`);
   const cxHttp1 = stats.counter(`${prefix}downstream_cx_http1_total`);
   const cxHttp2 = stats.counter(`${prefix}downstream_cx_http2_total`);
-  const idleMs = durationMs(config.common_http_protocol_options?.idle_timeout) ?? 3_600_000;
+  const timeouts = hcmTimeouts(config);
+  const setupHttp2Session = http2SessionSetup(config, stats, prefix, timeouts);
+  const requestTimeouts = stats.counter(`${prefix}downstream_rq_timeout`);
   // HTTP/2 sessions wrap their socket, so their connection info is kept by session.
   const sessionInfo = new WeakMap<object, ConnectionInfo>();
   let connecting: ConnectionInfo | undefined;
@@ -125,35 +127,36 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
     maxHeaderSize: limits.maxHeadersBytes,
     // Never lenient, even under NODE_OPTIONS=--insecure-http-parser: bare CR/LF, obs-fold and the like stay 400.
     insecureHTTPParser: false,
-    requestTimeout: durationMs(config.request_timeout) ?? 0,
-    keepAliveTimeout: idleMs,
+    ...http1TimeoutOptions(timeouts),
     requireHostHeader: false,
     joinDuplicateHeaders: false,
   }, onRequest);
   // One over the limit, so a request past it is seen (and answered 431) rather than cut short by Node.
   http1.maxHeadersCount = limits.maxHeadersCount + 1;
+  const trackHttp1 = http1TimeoutChecks(http1);
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Bytes after a request that ends the connection (a refused one, or connection: close): the
     // response on its way closes the connection; a second answer would interleave with it.
     if (err.code === 'HPE_CLOSED_CONNECTION' || socketClosing(socket)) return;
+    // request_timeout / request_headers_timeout (node's checks) end the connection with 408, as Envoy.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void requestTimedOut(socket, requestTimeouts);
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     if ((socket as Socket).writable) socket.end(`HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
-  const h2Options = config.http2_protocol_options ?? {};
   const http2 = createHttp2Server({
     // Room for the pseudo-headers and one more, so the stream checks the limit and answers 431.
     maxHeaderListPairs: limits.maxHeadersCount + 8,
     maxSessionMemory: 64,
     settings: {
-      maxConcurrentStreams: h2Options.max_concurrent_streams ?? 2_147_483_647,
-      initialWindowSize: h2Options.initial_stream_window_size ?? 268_435_456,
+      ...http2Settings(config),
       maxHeaderListSize: limits.maxHeadersBytes,
     },
   }, onRequest);
   // 'session' is emitted synchronously while the server takes the connection.
   http2.on('session', (session) => {
     if (connecting) sessionInfo.set(session, connecting);
+    setupHttp2Session(session);
   });
 
   const dispatch = (socket: TaggedSocket, h2: boolean) => {
@@ -161,7 +164,10 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
     cxActive.inc();
     (h2 ? cxHttp2 : cxHttp1).inc();
     socket.once('close', () => cxActive.dec());
-    if (!h2) return void http1.emit('connection', socket);
+    if (!h2) {
+      trackHttp1(socket);
+      return void http1.emit('connection', socket);
+    }
     connecting = socket[CONNECTION_INFO];
     http2.emit('connection', socket);
     connecting = undefined;

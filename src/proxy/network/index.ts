@@ -1,5 +1,6 @@
-import type { HttpConnectionManager, NetworkRbac, TcpProxy, TypedExtension } from '../../envoy/index.js';
+import type { ConnectionLimit, HttpConnectionManager, NetworkRbac, TcpProxy, TypedExtension } from '../../envoy/index.js';
 import { TYPE_URL } from '../../envoy/index.js';
+import { createConnectionLimit } from './connection-limit.js';
 import { createHttpConnectionManager } from './http-connection-manager.js';
 import { createNetworkRbac } from './rbac.js';
 import { createSniCluster, createTcpProxy } from './tcp-proxy.js';
@@ -23,6 +24,9 @@ export async function createNetworkFilters(filters: readonly TypedExtension[], c
         break;
       case TYPE_URL.sniCluster:
         out.push(createSniCluster());
+        break;
+      case TYPE_URL.connectionLimit:
+        out.push(createConnectionLimit(config as unknown as ConnectionLimit, filterCtx));
         break;
       case TYPE_URL.networkRbac:
         out.push(createNetworkRbac(config as unknown as NetworkRbac, filterCtx));

@@ -13,8 +13,11 @@ export type ConnectionHandler = (socket: Duplex, info: ConnectionInfo) => void;
 /** A compiled network filter: either rewrites what the next filter sees, or takes the connection. */
 export type NetworkFilter =
   | { readonly kind: 'info'; apply(info: ConnectionInfo & { clusterOverride?: string }): ConnectionInfo & { clusterOverride?: string } }
-  /** Admits or refuses the connection (network RBAC); a refused connection is closed. */
-  | { readonly kind: 'gate'; admit(info: ConnectionInfo): boolean }
+  /**
+   * Admits or refuses the connection (network RBAC, connection_limit); a refused connection is closed,
+   * unless the gate answers 'closing' (it closes the connection itself, later).
+   */
+  | { readonly kind: 'gate'; admit(info: ConnectionInfo, socket?: Duplex): boolean | 'closing' }
   | { readonly kind: 'terminal'; readonly handle: ConnectionHandler; close(): Promise<void>; readonly routeConfig?: unknown };
 
 export interface NetworkFilterContext {

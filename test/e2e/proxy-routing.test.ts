@@ -83,6 +83,8 @@ static_resources:
                 - { header: { key: x-user, value: forced }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                 request_headers_to_remove: [x-secret]
                 response_headers_to_remove: [x-remove-me]
+              - match: { prefix: /items/ }
+                route: { cluster: a, regex_rewrite: { pattern: { regex: "^/items/([0-9]+)/(a+)+$" }, substitution: '/v3/\\2/\\1' } }
               - match: { prefix: /split }
                 route:
                   weighted_clusters:
@@ -127,6 +129,16 @@ static_resources:
       json: async () => JSON.parse(text) as unknown,
     };
   };
+
+  it('regex_rewrite replaces capture groups in the path, keeps the query, and stays linear on a hostile path', async () => {
+    const res = await get('/items/42/aaa?x=1');
+    expect(res.status).toBe(200);
+    expect(seen[seen.length - 1]?.url).toBe('/v3/aaa/42?x=1');
+    // (a+)+$ backtracks exponentially on V8's default engine; the linear-time engine answers at once.
+    const hostile = await get(`/items/7/${'a'.repeat(40)}!`);
+    expect(hostile.status).toBe(200);
+    expect(seen[seen.length - 1]?.url).toBe(`/items/7/${'a'.repeat(40)}!`);
+  });
 
   it('rewrites the prefix and host, adds and removes headers, and sets Envoy headers', async () => {
     const res = await get('/api/users?id=7', { 'x-secret': 's', 'x-user': 'spoofed', 'x-forwarded-for': '203.0.113.9', 'x-envoy-force-trace': '1' });

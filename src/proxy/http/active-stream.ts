@@ -13,6 +13,7 @@ import { applyHeaderMutations, firstValue, forwardableHeaders } from './headers.
 import { renderLocalReply } from './local-reply.js';
 import { normalizeRequestPath } from './path-normalization.js';
 import { pipeBody } from './pipe-body.js';
+import { regexRewritePath } from './regex-rewrite.js';
 import { parseAbsoluteTarget } from './request-target.js';
 import { closeAfterResponse, connectionClosing, validAuthority, validateRequest } from './request-validation.js';
 import type { Rejection } from './request-validation.js';
@@ -233,9 +234,7 @@ export class ActiveStream implements StreamInfo {
     if (action.prefix_rewrite !== undefined && matched.matchedPrefix !== undefined) {
       path = action.prefix_rewrite + path.slice(matched.matchedPrefix.length);
     } else if (action.regex_rewrite) {
-      const q = path.indexOf('?');
-      const pathOnly = q === -1 ? path : path.slice(0, q);
-      path = pathOnly.replace(new RegExp(action.regex_rewrite.pattern.regex, 'g'), action.regex_rewrite.substitution.replace(/\\(\d)/g, '$$$1')) + (q === -1 ? '' : path.slice(q));
+      path = regexRewritePath(path, action.regex_rewrite);
     }
     if (path !== this.head.path && upstreamHeaders['x-envoy-original-path'] === undefined) upstreamHeaders['x-envoy-original-path'] = this.head.path;
     let authority = action.host_rewrite_literal ?? this.head.authority;

@@ -72,7 +72,7 @@ export interface AdsStatus {
  * configuration, and the client reconnects with back-off, resending the versions it has.
  */
 export class AdsClient {
-  private readonly client: grpc.Client;
+  private client: grpc.Client | undefined;
   private stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
   private readonly state = new Map<string, TypeState>(TYPES.map((t) => [t, { version: '', nonce: '', names: [], subscribed: false }]));
   private attempt = 0;
@@ -83,11 +83,21 @@ export class AdsClient {
   private firstRequestSent = false;
   private lastRefusal: string | undefined;
 
-  constructor(private readonly options: AdsClientOptions) {
-    this.client = new grpc.Client(options.address, options.credentials, {
-      ...(options.serverName ? { 'grpc.ssl_target_name_override': options.serverName } : {}),
+  constructor(private readonly options: AdsClientOptions) {}
+
+  /**
+   * A fresh channel per stream attempt, so that this client's back-off alone decides when the proxy
+   * reconnects (as Envoy's xDS retry does). A reused grpc-js channel keeps its own reconnect back-off
+   * (1 s growing 1.6x to 2 min) and fails new streams with the last error until it expires: after a
+   * control-plane restart, proxies came back tens of seconds after it was serving again.
+   */
+  private newChannel(): grpc.Client {
+    this.client?.close();
+    this.client = new grpc.Client(this.options.address, this.options.credentials, {
+      ...(this.options.serverName ? { 'grpc.ssl_target_name_override': this.options.serverName } : {}),
       'grpc.keepalive_time_ms': 30_000,
     });
+    return this.client;
   }
 
   start(): void {
@@ -100,7 +110,7 @@ export class AdsClient {
     clearTimeout(this.timer);
     this.stream?.cancel();
     await this.queue.catch(() => undefined);
-    this.client.close();
+    this.client?.close();
   }
 
   status(): AdsStatus {
@@ -113,7 +123,7 @@ export class AdsClient {
 
   private connect(): void {
     const codec = this.options.codec;
-    const stream = this.client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
+    const stream = this.newChannel().makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
       ADS_METHOD,
       (req) => codec.encodeDiscoveryRequest(req),
       (bytes) => codec.decodeDiscoveryResponse(bytes),

@@ -10,6 +10,7 @@ import { eventually, freePort, startProcess, stop } from '../e2e/helpers/process
 import type { StartedProcess } from '../e2e/helpers/processes.js';
 import { APP_ID, baseConfig, EGRESS_ID, GATEWAY_PORT, INBOUND_PORT, pushConfig } from './mesh-config.js';
 import { mib, MiB, sampleProcess, verdict } from './resources.js';
+import { chainsTo, servedChain } from './served-chain.js';
 import type { ResourceBound, ResourceSample } from './resources.js';
 import { SteadyTraffic } from './traffic.js';
 
@@ -17,7 +18,7 @@ import { SteadyTraffic } from './traffic.js';
  * Soak: steady keep-alive traffic from a real client through an egress-like gateway, ISTIO_MUTUAL to a
  * sidecar, and its app; meanwhile config pushes every few seconds (RDS, CDS and the sidecar's LDS),
  * workload certificates that live CERT_TTL_S and are renewed all along, and control-plane restarts
- * (SIGKILL, away a few seconds, started again on the same ports). Every request must get 200 with the
+ * (SIGKILL, away a few seconds, started again on the same ports), then a root rotation. Every request must get 200 with the
  * body the app wrote, the proxies must come back SYNCED, and memory and descriptors of both proxies
  * must stay within BOUND of their warm-up baseline.
  *
@@ -37,6 +38,8 @@ const PUSH_EVERY_MS = 3_000;
 /** How long the control plane stays dead before it is started again (its start-up time comes on top). */
 const CP_AWAY_MS = 2_000;
 const RESTARTS = Math.max(1, Math.floor(SECONDS / 120));
+/** A root rotation (isthmus ca rotate-root) after the restarts, unless SOAK_ROTATE_ROOT=0. */
+const ROTATE_ROOT = process.env.SOAK_ROTATE_ROOT !== '0';
 
 /** Growth allowed over the warm-up baseline, per proxy process, however long the soak runs. */
 const BOUND: ResourceBound = { rss: 64 * MiB, heap: 24 * MiB, fds: 16 };
@@ -159,6 +162,8 @@ describe('soak: traffic through gateway -> ISTIO_MUTUAL -> sidecar while config,
     let endAtMs = durationMs;
     const restartsAtMs = Array.from({ length: RESTARTS }, (_, i) => (durationMs * (i + 1)) / (RESTARTS + 1));
     const restarts: Array<{ atMs: number; awayMs: number; okWhileAway: number; syncedAfterMs: number }> = [];
+    const rotateAtMs = (durationMs * (RESTARTS + 0.5)) / (RESTARTS + 1);
+    let rotation: { atMs: number; rootPem: string; servedNewAfterMs?: number } | undefined;
     let push = 0;
     let lastPushAt = 0;
     traffic.start();
@@ -188,6 +193,15 @@ describe('soak: traffic through gateway -> ISTIO_MUTUAL -> sidecar while config,
           endAtMs = Math.max(endAtMs, elapsed() + finalWindowMs);
           phase = 'steady';
         }
+        if (ROTATE_ROOT && !rotation && restarts.length === RESTARTS && elapsed() >= rotateAtMs) {
+          const { rootsPem } = await management.rotateRoot();
+          rotation = { atMs: elapsed(), rootPem: `${rootsPem.split('-----END CERTIFICATE-----')[0]}-----END CERTIFICATE-----\n` };
+          // Long enough for both proxies to renew under the new root while traffic flows.
+          endAtMs = Math.max(endAtMs, elapsed() + CERT_TTL_S * 1000 + finalWindowMs);
+        }
+        if (rotation && rotation.servedNewAfterMs === undefined && chainsTo(await servedChain(SIDECAR_IP, INBOUND_PORT), rotation.rootPem)) {
+          rotation.servedNewAfterMs = elapsed() - rotation.atMs;
+        }
         await sleep(2_000);
       }
       // The last push reaches the app: pushes kept flowing after the restarts.
@@ -204,7 +218,7 @@ describe('soak: traffic through gateway -> ISTIO_MUTUAL -> sidecar while config,
     ));
     console.log([
       `soak ${SECONDS}s, ${LOOPS} loops: ${traffic.ok} good responses, ${traffic.failures.length} failed; ${push} pushes; ok by phase ${JSON.stringify(Object.fromEntries(traffic.okByPhase))}`,
-      `restarts: ${JSON.stringify(restarts)}; certificates installed per proxy: ${proxies.map((p, i) => `${p.name}=${certificates[i]}`).join(', ')}`,
+      `restarts: ${JSON.stringify(restarts)}; root rotation: ${JSON.stringify(rotation ? { atMs: rotation.atMs, servedNewAfterMs: rotation.servedNewAfterMs } : null)}; certificates installed per proxy: ${proxies.map((p, i) => `${p.name}=${certificates[i]}`).join(', ')}`,
       ...proxies.map((p, i) => {
         const v = verdicts[i];
         if (!v) return '';
@@ -229,6 +243,8 @@ describe('soak: traffic through gateway -> ISTIO_MUTUAL -> sidecar while config,
     expect(traffic.ok).toBeGreaterThan(0);
     expect(restarts).toHaveLength(RESTARTS);
     for (const r of restarts) expect(r.okWhileAway).toBeGreaterThan(0);
+    // After the root rotation the sidecar serves a certificate under the new root, and traffic never stopped.
+    if (ROTATE_ROOT) expect(rotation?.servedNewAfterMs).toBeDefined();
     // Certificates renewed all along (every CERT_TTL/2 and a bit): at least one per CERT_TTL*2/3 of the run.
     for (const count of certificates) expect(count).toBeGreaterThanOrEqual(Math.max(2, Math.floor(SECONDS / ((CERT_TTL_S * 2) / 3))));
     for (const v of verdicts) {

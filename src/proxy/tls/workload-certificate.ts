@@ -54,11 +54,24 @@ export class WorkloadCertificateManager {
     return this.options.token ? { token: this.options.token } : {};
   }
 
+  /**
+   * The trust bundle the control plane delivered as SDS `ROOTCA`, when it is not the one installed
+   * here. During a root rotation it holds the new root next to the old: the CA service then presents a
+   * certificate under the new root, and peers renew under it.
+   */
+  private deliveredRoots(): string | undefined {
+    const trusted = this.options.secrets.get('ROOTCA')?.validation_context?.trusted_ca;
+    const pem = trusted?.inline_bytes ? Buffer.from(trusted.inline_bytes, 'base64').toString() : trusted?.inline_string;
+    return pem && pem !== this.options.rootsPem ? pem : undefined;
+  }
+
   private async fetch(): Promise<void> {
     const o = this.options;
+    const delivered = this.deliveredRoots();
     const response = await requestCertificate({
       address: o.caAddress,
-      rootsPem: o.rootsPem,
+      // The CA is verified against the configured roots and, after a rotation, the mesh's current bundle.
+      rootsPem: delivered ? `${o.rootsPem.trimEnd()}\n${delivered}` : o.rootsPem,
       spiffeId: o.spiffeId,
       ...this.credentials(),
       ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}),
@@ -70,9 +83,11 @@ export class WorkloadCertificateManager {
     const keyPem = await exportPrivateKeyPem(response.keys.privateKey);
     this.current = { certPem, keyPem, leaf };
     this.issued.push(leaf.serialNumber);
+    // ROOTCA from the configured roots only until the control plane delivers its bundle: writing the
+    // file's roots over it at each renewal dropped a rotated root from the proxy's trust.
     o.secrets.set([
       { name: 'default', tls_certificate: { certificate_chain: inline(certPem), private_key: inline(keyPem) } },
-      { name: 'ROOTCA', validation_context: { trusted_ca: inline(o.rootsPem) } },
+      ...(this.deliveredRoots() ? [] : [{ name: 'ROOTCA', validation_context: { trusted_ca: inline(o.rootsPem) } }]),
     ]);
     o.logger?.info({ spiffeId: o.spiffeId, serial: leaf.serialNumber, notAfter: leaf.notAfter.toISOString() }, 'workload certificate installed');
     this.failures = 0;

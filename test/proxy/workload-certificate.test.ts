@@ -77,6 +77,38 @@ describe('workload certificates over the CSR service', () => {
     }
   });
 
+  it('a root rotation: verifies the CA against the ROOTCA the control plane delivered, renews under the new root, and keeps that ROOTCA', async () => {
+    const oldMesh = server['options'].authority;
+    const before = new IstioCaServer({ authority: oldMesh });
+    const caPort = await before.start();
+    const secrets = new SecretStore();
+    const token = await issueBootstrapToken(oldMesh, SPIFFE, 600_000);
+    const manager = new WorkloadCertificateManager({ caAddress: `127.0.0.1:${caPort}`, rootsPem: toPem([root.certificate]), spiffeId: SPIFFE, token, ttlMs: 4_000, secrets });
+    let after: IstioCaServer | undefined;
+    try {
+      await manager.start();
+      // The control plane rotates: a new root and intermediate, the CA service restarted under them
+      // (still accepting the old intermediate's certificates), and ROOTCA = new + old over SDS.
+      const newRoot = await CertificateAuthority.createRoot({ trustDomain: 'cluster.local' });
+      const newMesh = await newRoot.createIntermediate({ name: 'mesh-ca' });
+      await before.stop();
+      after = new IstioCaServer({ authority: newMesh, port: caPort, roots: [newRoot.certificate, root.certificate], intermediates: [oldMesh.certificate] });
+      await after.start();
+      const bundle = toPem([newRoot.certificate, root.certificate]);
+      secrets.set([{ name: 'ROOTCA', validation_context: { trusted_ca: { inline_bytes: Buffer.from(bundle).toString('base64') } } }]);
+      const deadline = Date.now() + 15_000;
+      while ((after.stats.issued < 1 || manager.issued.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(after.stats.issued).toBeGreaterThanOrEqual(1);
+      const chain = parseCertificates(Buffer.from(secrets.get('default')?.tls_certificate?.certificate_chain.inline_bytes as string, 'base64').toString());
+      // Renewed by the new intermediate: the chain installed as 'default' is the new hierarchy's.
+      expect(chain[1]?.equal(newMesh.certificate)).toBe(true);
+      expect(Buffer.from(secrets.get('ROOTCA')?.validation_context?.trusted_ca?.inline_bytes as string, 'base64').toString()).toBe(bundle);
+    } finally {
+      manager.stop();
+      await after?.stop();
+    }
+  });
+
   it('retries a failed renewal with back-off, never longer than a tenth of the certificate lifetime', () => {
     expect([1, 2, 3, 4, 5, 6, 7].map((n) => retryDelayMs(n))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
     const lived = (ms: number) => ({ notBefore: new Date(0), notAfter: new Date(ms) });

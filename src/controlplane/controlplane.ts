@@ -231,7 +231,11 @@ export class ControlPlane {
 
   private async startCaServer([host, port]: [string, number]): Promise<void> {
     // The VM intermediate signs for VMs (a token from POST /v1/ca/tokens, or the certificate it issued).
-    this.caServer = new IstioCaServer({ authority: this.authorities.mesh, extraAuthorities: [this.authorities.vm], roots: this.authorities.roots(), host, port, ...(this.options.logger ? { logger: this.options.logger } : {}) });
+    // Intermediates retired by a root rotation still vouch for the certificates they issued until those renew.
+    this.caServer = new IstioCaServer({
+      authority: this.authorities.mesh, extraAuthorities: [this.authorities.vm], roots: this.authorities.roots(), intermediates: this.authorities.retiredIntermediates(),
+      host, port, ...(this.options.logger ? { logger: this.options.logger } : {}),
+    });
     await this.caServer.start();
   }
 

@@ -26,6 +26,7 @@ export interface IssuedPem {
 }
 
 const PREVIOUS_ROOTS = 'previous-roots.pem';
+const PREVIOUS_INTERMEDIATES = 'previous-intermediates.pem';
 
 export class MeshCertificateAuthorities {
   private constructor(
@@ -34,6 +35,7 @@ export class MeshCertificateAuthorities {
     public mesh: CertificateAuthority,
     public vm: CertificateAuthority,
     private previousRoots: Certificate[],
+    private previousIntermediates: Certificate[],
   ) {}
 
   /** Loads the CAs from `<stateDir>/ca`, making whatever is missing (a VM CA is added to older state dirs). */
@@ -59,7 +61,9 @@ export class MeshCertificateAuthorities {
     }
     const previousPath = join(dir, PREVIOUS_ROOTS);
     const previous = existsSync(previousPath) ? parseCertificates(await readFile(previousPath, 'utf8'), previousPath) : [];
-    return new MeshCertificateAuthorities(dir, root, mesh, vm, previous);
+    const intermediatesPath = join(dir, PREVIOUS_INTERMEDIATES);
+    const intermediates = existsSync(intermediatesPath) ? parseCertificates(await readFile(intermediatesPath, 'utf8'), intermediatesPath) : [];
+    return new MeshCertificateAuthorities(dir, root, mesh, vm, previous, intermediates);
   }
 
   get trustDomain(): string {
@@ -73,6 +77,14 @@ export class MeshCertificateAuthorities {
 
   rootsPem(): string {
     return toPem(this.roots());
+  }
+
+  /**
+   * The mesh and VM intermediates of the roots still trusted from before a rotation: workloads renew
+   * at the CA service with certificates they issued, and the CA must still recognise those chains.
+   */
+  retiredIntermediates(): Certificate[] {
+    return [...this.previousIntermediates];
   }
 
   authority(name: AuthorityName): CertificateAuthority {
@@ -103,7 +115,9 @@ export class MeshCertificateAuthorities {
     const mesh = await root.createIntermediate({ name: 'mesh-ca' });
     const vm = await root.createIntermediate({ name: 'vm-ca', trustDomain: this.vm.trustDomain });
     this.previousRoots = [previous.certificate, ...this.previousRoots];
+    this.previousIntermediates = [this.mesh.certificate, this.vm.certificate, ...this.previousIntermediates];
     await writeFileAtomic(join(this.dir, PREVIOUS_ROOTS), toPem(this.previousRoots));
+    await writeFileAtomic(join(this.dir, PREVIOUS_INTERMEDIATES), toPem(this.previousIntermediates));
     await writeRootCa(join(this.dir, 'root'), root);
     await writePluginCa(join(this.dir, 'mesh-ca'), mesh);
     await writePluginCa(join(this.dir, 'vm-ca'), vm);
@@ -117,7 +131,9 @@ export class MeshCertificateAuthorities {
   async retirePreviousRoots(): Promise<number> {
     const count = this.previousRoots.length;
     this.previousRoots = [];
+    this.previousIntermediates = [];
     await writeFileAtomic(join(this.dir, PREVIOUS_ROOTS), '');
+    await writeFileAtomic(join(this.dir, PREVIOUS_INTERMEDIATES), '');
     return count;
   }
 }

@@ -2,6 +2,7 @@ import { clustersHandler } from './handlers/clusters.js';
 import { configDumpHandler } from './handlers/config-dump.js';
 import { healthcheckFailHandler, healthcheckOkHandler } from './handlers/healthcheck.js';
 import { listenersHandler } from './handlers/listeners.js';
+import { memoryHandler } from './handlers/memory.js';
 import { quitHandler } from './handlers/quit.js';
 import { readyHandler } from './handlers/ready.js';
 import { serverInfoHandler } from './handlers/server-info.js';
@@ -31,6 +32,7 @@ export const ADMIN_HANDLERS: readonly AdminHandler[] = [
   healthcheckOkHandler,
   helpHandler('/help', 'print out list of admin commands'),
   listenersHandler,
+  memoryHandler,
   quitHandler,
   readyHandler,
   serverInfoHandler,

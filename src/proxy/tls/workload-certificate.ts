@@ -43,17 +43,37 @@ export class WorkloadCertificateManager {
     clearTimeout(this.timer);
   }
 
+  /**
+   * The current certificate while it is valid; once it expired (the CA was away past its end), the
+   * bootstrap token again if there is one, as istio-agent always has its token: the CA refuses an
+   * expired certificate, and without this the proxy could never get a certificate again.
+   */
+  private credentials(): { clientCertificate: { certPem: string; keyPem: string } } | { token: string } | Record<string, never> {
+    const current = this.current;
+    if (current && (current.leaf.notAfter.getTime() > Date.now() || !this.options.token)) return { clientCertificate: { certPem: current.certPem, keyPem: current.keyPem } };
+    return this.options.token ? { token: this.options.token } : {};
+  }
+
+  /**
+   * The trust bundle the control plane delivered as SDS `ROOTCA`, when it is not the one installed
+   * here. During a root rotation it holds the new root next to the old: the CA service then presents a
+   * certificate under the new root, and peers renew under it.
+   */
+  private deliveredRoots(): string | undefined {
+    const trusted = this.options.secrets.get('ROOTCA')?.validation_context?.trusted_ca;
+    const pem = trusted?.inline_bytes ? Buffer.from(trusted.inline_bytes, 'base64').toString() : trusted?.inline_string;
+    return pem && pem !== this.options.rootsPem ? pem : undefined;
+  }
+
   private async fetch(): Promise<void> {
     const o = this.options;
+    const delivered = this.deliveredRoots();
     const response = await requestCertificate({
       address: o.caAddress,
-      rootsPem: o.rootsPem,
+      // The CA is verified against the configured roots and, after a rotation, the mesh's current bundle.
+      rootsPem: delivered ? `${o.rootsPem.trimEnd()}\n${delivered}` : o.rootsPem,
       spiffeId: o.spiffeId,
-      // Renew with the current certificate while it is valid; once it expired (CA away too long), the CA
-      // would refuse it forever, so fall back to the bootstrap token.
-      ...(this.current && this.current.leaf.notAfter.getTime() > Date.now()
-        ? { clientCertificate: { certPem: this.current.certPem, keyPem: this.current.keyPem } }
-        : o.token ? { token: o.token } : {}),
+      ...this.credentials(),
       ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}),
     });
     const [leaf, ...rest] = response.chain;
@@ -63,6 +83,8 @@ export class WorkloadCertificateManager {
     const keyPem = await exportPrivateKeyPem(response.keys.privateKey);
     this.current = { certPem, keyPem, leaf };
     this.issued.push(leaf.serialNumber);
+    // ROOTCA from the configured roots only until the control plane delivers its bundle: writing the
+    // file's roots over it at each renewal dropped a rotated root from the proxy's trust.
     o.secrets.set([
       { name: 'default', tls_certificate: { certificate_chain: inline(certPem), private_key: inline(keyPem) } },
       // Until the control plane sends its own ROOTCA (rotated roots, federation), which a renewal must not overwrite.
@@ -80,11 +102,23 @@ export class WorkloadCertificateManager {
     this.timer = setTimeout(() => {
       this.fetch().catch((err: unknown) => {
         this.failures += 1;
-        const retry = Math.min(30_000, 500 * 2 ** this.failures);
+        const retry = retryDelayMs(this.failures, this.current?.leaf);
         this.options.logger?.warn({ err: (err as Error).message, retryMs: retry }, 'certificate renewal failed; the current certificate stays in use');
         this.schedule(retry);
       });
     }, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
     this.timer.unref();
   }
+}
+
+/**
+ * Back-off after a failed renewal: doubling from 1 s to 30 s, but never more than a tenth of the
+ * certificate's lifetime (at least 500 ms). With short-lived certificates a plain back-off slept past
+ * the certificate's end while the CA was away for a few seconds, and peers then refused the proxy.
+ */
+export function retryDelayMs(failures: number, leaf?: Pick<Certificate, 'notBefore' | 'notAfter'>): number {
+  const backoff = Math.min(30_000, 500 * 2 ** failures);
+  if (!leaf) return backoff;
+  const lifetime = leaf.notAfter.getTime() - leaf.notBefore.getTime();
+  return Math.min(backoff, Math.max(500, Math.floor(lifetime / 10)));
 }

@@ -92,8 +92,6 @@ export interface AdsStatus {
  */
 export class AdsClient {
   private client: grpc.Client | undefined;
-  /** AdsConnection.key of the credentials `client` dials with. */
-  private clientKey = '';
   private stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
   private readonly state = new Map<string, TypeState>(TYPES.map((t) => [t, { version: '', nonce: '', names: [], subscribed: false }]));
   private attempt = 0;
@@ -107,6 +105,22 @@ export class AdsClient {
   private auth = '';
 
   constructor(private readonly options: AdsClientOptions) {}
+
+  /**
+   * A fresh channel per stream attempt, so that this client's back-off alone decides when the proxy
+   * reconnects (as Envoy's xDS retry does), and the credentials of this attempt are used (a renewed
+   * workload certificate is presented on the next reconnect). A reused grpc-js channel keeps its own
+   * reconnect back-off (1 s growing 1.6x to 2 min) and fails new streams with the last error until it
+   * expires: after a control-plane restart, proxies came back tens of seconds after it was serving again.
+   */
+  private newChannel(connection: AdsConnection): grpc.Client {
+    this.client?.close();
+    this.client = new grpc.Client(this.options.address, connection.credentials, {
+      ...(this.options.serverName ? { 'grpc.ssl_target_name_override': this.options.serverName } : {}),
+      'grpc.keepalive_time_ms': 30_000,
+    });
+    return this.client;
+  }
 
   start(): void {
     this.stopped = false;
@@ -131,21 +145,6 @@ export class AdsClient {
     };
   }
 
-  /**
-   * The gRPC client for this connection attempt: a new one (a new TLS connection) when the credentials
-   * changed since the last, so a renewed workload certificate is presented on the next reconnect.
-   */
-  private clientFor(connection: AdsConnection): grpc.Client {
-    if (this.client && this.clientKey === connection.key) return this.client;
-    this.client?.close();
-    this.clientKey = connection.key;
-    this.client = new grpc.Client(this.options.address, connection.credentials, {
-      ...(this.options.serverName ? { 'grpc.ssl_target_name_override': this.options.serverName } : {}),
-      'grpc.keepalive_time_ms': 30_000,
-    });
-    return this.client;
-  }
-
   private connect(): void {
     const codec = this.options.codec;
     let connection: AdsConnection;
@@ -157,9 +156,8 @@ export class AdsClient {
       this.reconnectLater();
       return;
     }
-    const client = this.clientFor(connection);
-    this.options.logger?.debug({ address: this.options.address, auth: connection.auth }, 'opening the xDS stream');
-    const stream = client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
+        this.options.logger?.debug({ address: this.options.address, auth: connection.auth }, 'opening the xDS stream');
+    const stream = this.newChannel(connection).makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
       ADS_METHOD,
       (req) => codec.encodeDiscoveryRequest(req),
       (bytes) => codec.decodeDiscoveryResponse(bytes),

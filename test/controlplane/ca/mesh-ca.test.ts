@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, ManagementApiError, ManagementClient } from '../../../src/controlplane/index.js';
-import { parseCertificates, verifyPeerChain } from '../../../src/pki/index.js';
+import { parseCertificates, requestCertificate, toPem, verifyPeerChain } from '../../../src/pki/index.js';
 
 /** The management API's CA endpoints against a running control plane (real HTTP, real certificates). */
 describe('control plane CA over the management API', () => {
@@ -64,5 +64,30 @@ describe('control plane CA over the management API', () => {
     const reopened = await client.caRoots();
     expect(reopened.rootsPem).toBe(bundle);
     expect(reopened.vmTrustDomain).toBe('vm.local');
+  });
+
+  it('after a root rotation the CA service renews a certificate of the retired intermediate, under the new root, also after a restart', async () => {
+    await cp.stop();
+    cp = new ControlPlane({ stateDir, trustDomain: 'eks.local', xdsAddress: '127.0.0.1:0', managementAddress: '127.0.0.1:0', caAddress: '127.0.0.1:0' });
+    await cp.start();
+    client = new ManagementClient({ server: cp.management.url });
+    const old = await client.issueCertificate({ spiffeId: 'spiffe://eks.local/ns/a/sa/renewer' });
+    const rotated = await client.rotateRoot();
+    const renew = async () => {
+      const response = await requestCertificate({
+        address: `127.0.0.1:${cp.ports.ca}`, rootsPem: rotated.rootsPem, spiffeId: old.spiffeId, clientCertificate: { certPem: old.certificateChainPem, keyPem: old.privateKeyPem },
+      });
+      return toPem(response.chain.filter((c) => c.subject !== c.issuer));
+    };
+    const newRootOnly = parseCertificates(rotated.rootsPem).slice(0, 1);
+    // The renewed certificate chains to the new root alone: it comes from the new hierarchy.
+    const renewed = await renew();
+    expect(verifyPeerChain(parseCertificates(renewed), { roots: newRootOnly, trustDomain: 'eks.local', role: 'client' }).spiffeId.uri).toBe(old.spiffeId);
+
+    await cp.stop();
+    cp = new ControlPlane({ stateDir, trustDomain: 'eks.local', xdsAddress: '127.0.0.1:0', managementAddress: '127.0.0.1:0', caAddress: '127.0.0.1:0' });
+    await cp.start();
+    client = new ManagementClient({ server: cp.management.url });
+    expect(verifyPeerChain(parseCertificates(await renew()), { roots: newRootOnly, trustDomain: 'eks.local', role: 'client' }).spiffeId.uri).toBe(old.spiffeId);
   });
 });

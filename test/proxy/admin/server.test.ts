@@ -127,6 +127,20 @@ describe('routing', () => {
   });
 });
 
+describe('/memory', () => {
+  it("answers Envoy's Memory message: uint64 strings, the JS heap as allocated/heap_size, RSS as total_physical_bytes", async () => {
+    const res = await get('/memory');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, string>;
+    expect(Object.keys(body).sort()).toEqual(['allocated', 'heap_size', 'pageheap_free', 'pageheap_unmapped', 'total_physical_bytes', 'total_thread_cache']);
+    for (const value of Object.values(body)) expect(value).toMatch(/^\d+$/);
+    const [allocated, heap, rss] = [body.allocated, body.heap_size, body.total_physical_bytes].map(Number) as [number, number, number];
+    expect(allocated).toBeGreaterThan(0);
+    expect(allocated).toBeLessThanOrEqual(heap);
+    expect(rss).toBeGreaterThan(allocated);
+  });
+});
+
 describe('lifecycle', () => {
   it('frees the port on close(), even with a keep-alive connection open', async () => {
     const admin = await startAdminServer(baseOptions());

@@ -6,6 +6,7 @@ export { generateKeyPair, exportPrivateKeyPem, importPrivateKeyPem, parseKeyType
 export type { KeyPair, KeyType } from './keys.js';
 export {
   splitPem, parseCertificates, toPem, describeCertificate, subjectAltNames, spiffeUris, fingerprintSha256, isCertificateAuthority,
+  parseDerCertificate, keyUsages, extendedKeyUsages,
 } from './certificate.js';
 export type { Certificate, CertificateInfo, SubjectAltNames } from './certificate.js';
 export {

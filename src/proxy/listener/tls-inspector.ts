@@ -49,6 +49,8 @@ export class ClientHelloReader {
   /** The ClientHello's length with its handshake header, once the header is in. */
   private messageLength: number | undefined;
   private result: ClientHelloResult | undefined;
+  /** Whether the hello's declared length was checked before its first record completed. */
+  private lengthChecked = false;
 
   push(chunk: Buffer): ClientHelloResult {
     if (this.result) return this.result;
@@ -76,6 +78,12 @@ export class ClientHelloReader {
         this.firstRecord = false;
         this.recordLength = header.readUInt16BE(3);
       }
+      if (!this.lengthChecked && this.recordLength >= HANDSHAKE_HEADER && this.buffered >= HANDSHAKE_HEADER) {
+        // The hello's length is known from its first bytes: refuse an oversized one without waiting for it.
+        this.lengthChecked = true;
+        const head = this.peek(HANDSHAKE_HEADER);
+        if (head[0] === CLIENT_HELLO && HANDSHAKE_HEADER + head.readUIntBE(1, 3) > MAX_CLIENT_HELLO_BYTES) return TOO_LARGE;
+      }
       if (this.buffered < this.recordLength) return undefined;
       const fragment = this.take(this.recordLength);
       this.recordLength = undefined;
@@ -98,11 +106,14 @@ export class ClientHelloReader {
     }
   }
 
-  /** The first n unconsumed bytes, without consuming them. */
+  /** The first n unconsumed bytes (n <= buffered), without consuming them. */
   private peek(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    if (first.length >= n) return first.subarray(0, n);
-    return Buffer.concat(this.chunks).subarray(0, n);
+    let first = this.chunks[0] as Buffer;
+    if (first.length < n) {
+      first = Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [first];
+    }
+    return first.subarray(0, n);
   }
 
   /** Consumes n bytes (n <= buffered), joining chunks only when n spans more than one. */

@@ -3,7 +3,9 @@ import type { PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
 import type { DownstreamTlsContext } from '../../envoy/index.js';
 import { readDataSource } from './data-source.js';
 import { tlsVersionOptions } from './params.js';
+import { compileLeafCheck } from './peer-certificate.js';
 import { compileSanMatcher } from './san.js';
+import { sessionOptions } from './session.js';
 
 /** A filter chain's DownstreamTlsContext, compiled once: the options of its tls.Server. */
 export interface DownstreamTls {
@@ -36,12 +38,14 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
   const sanOk = compileSanMatcher(validation, `${path}.common_tls_context.validation_context`, (at, detail, cause) => new Error(`${at}: ${detail}`, cause === undefined ? undefined : { cause }));
   const acceptUntrusted = validation?.trust_chain_verification === 'ACCEPT_UNTRUSTED';
   const requestCert = trustedCa !== undefined;
+  const leafOk = compileLeafCheck(validation, 'client');
   return {
     serverOptions: {
       ...contextOptions,
       requestCert,
       rejectUnauthorized: ctx.require_client_certificate === true && !acceptUntrusted,
       ...(common.alpn_protocols?.length ? { ALPNProtocols: common.alpn_protocols } : {}),
+      ...sessionOptions(ctx, contextOptions),
     },
     verifyPeer(socket: TLSSocket): string | undefined {
       if (!requestCert) return undefined;
@@ -50,6 +54,8 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
       if (!presented) return ctx.require_client_certificate ? 'client certificate required' : undefined;
       // Envoy verifies an optional client certificate when one is presented.
       if (!socket.authorized && !acceptUntrusted) return `client certificate not trusted: ${String(socket.authorizationError)}`;
+      const leafProblem = acceptUntrusted ? undefined : leafOk(cert as PeerCertificate);
+      if (leafProblem) return leafProblem;
       if (sanOk && !sanOk((cert as PeerCertificate).subjectaltname)) return 'client certificate SAN does not match';
       return undefined;
     },

@@ -109,6 +109,8 @@ describe('tls_inspector: TLS 1.3-only, multi-record and segmented ClientHellos',
     // Until the last record is complete the reader waits; it never guesses from the first record.
     expect(parseClientHello(hello.subarray(0, hello.length - 1))).toEqual({ kind: 'need-more' });
     expect(parseClientHello(hello.subarray(0, 5 + (recs[0] as [number, number])[1]))).toEqual({ kind: 'need-more' });
+    // One byte per TCP segment: the same answer (and work linear in the bytes, not in bytes x segments).
+    expect(feed(hello, [1])).toEqual({ kind: 'tls', serverName: 'b.example.com', alpn: manyAlpn });
   });
 
   it.each([[1], [7], [100], [4096]])('records of at most %i bytes and any TCP segmentation give the same result', async (size) => {

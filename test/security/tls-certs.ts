@@ -20,6 +20,8 @@ export interface LeafSpec {
   /** basicConstraints CA:TRUE on the leaf. */
   readonly isCa?: boolean;
   readonly subject?: string;
+  /** The leaf's key; the CA signs with its own. Default ec-p256. */
+  readonly keyType?: 'ec-p256' | 'rsa-2048';
 }
 
 export interface Pem {
@@ -37,7 +39,7 @@ const KU = {
 
 /** A leaf signed by `ca` with exactly the extensions of `spec`; the chain up to the root is appended. */
 export async function issueLeaf(ca: CertificateAuthority, spec: LeafSpec): Promise<Pem> {
-  const keys = await generateKeyPair('ec-p256');
+  const keys = await generateKeyPair(spec.keyType ?? 'ec-p256');
   const names: x509.JsonGeneralName[] = [
     ...(spec.uris ?? []).map((value) => ({ type: 'url' as const, value })),
     ...(spec.dns ?? []).map((value) => ({ type: 'dns' as const, value })),

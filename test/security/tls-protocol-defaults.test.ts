@@ -4,7 +4,7 @@
  * a scanner does, with the client's own security level lowered so that it really offers the old versions
  * and suites; a listener that asks for TLS 1.0 explicitly shows the probe would notice.
  */
-import { connect } from 'node:tls';
+import { connect, createServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openssl } from '../helpers/index.js';
 import { issueLeaf, rootCa } from './tls-certs.js';
@@ -74,6 +74,35 @@ describe('TLS defaults of a server context without tls_params', () => {
     ['ecdsa', 'ECDHE-ECDSA-AES256-SHA'],
   ])('%s: TLS 1.2 suite %s is not offered', async (name, cipher) => {
     expect(await probe(name, ['-tls1_2', '-cipher', `${cipher}:@SECLEVEL=0`])).toEqual({});
+  });
+
+  /** A TLS 1.2 connection that asks to renegotiate; the error it gets, or "renegotiated". */
+  function renegotiate(port: number): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, maxVersion: 'TLSv1.2', rejectUnauthorized: false, servername: 'gw.example.com' });
+      socket.on('error', (err) => resolve(err.message));
+      socket.on('close', () => resolve('closed'));
+      socket.on('secureConnect', () => {
+        socket.renegotiate({ rejectUnauthorized: false }, (err) => {
+          resolve(err ? err.message : 'renegotiated');
+          socket.destroy();
+        });
+      });
+    });
+  }
+
+  // testssl.sh's "Secure Client-Initiated Renegotiation: VULNERABLE, DoS threat" (Node allows 3 per 10 min).
+  it('client-initiated renegotiation is refused', async () => {
+    expect(await renegotiate(fx.port('ecdsa'))).toMatch(/no renegotiation|closed|ECONNRESET|socket hang up/i);
+    // The probe does tell: a plain Node TLS server lets the same client renegotiate.
+    const pem = await issueLeaf((await rootCa()).ca, { dns: ['gw.example.com'] });
+    const plain = createServer(pem, (s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    try {
+      expect(await renegotiate((plain.address() as { port: number }).port)).toBe('renegotiated');
+    } finally {
+      await new Promise((r) => plain.close(r));
+    }
   });
 
   it('a node client limited to TLS 1.1 is refused', async () => {

@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import type { PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
 import type { DownstreamTlsContext } from '../../envoy/index.js';
@@ -39,13 +40,16 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
   const acceptUntrusted = validation?.trust_chain_verification === 'ACCEPT_UNTRUSTED';
   const requestCert = trustedCa !== undefined;
   const leafOk = compileLeafCheck(validation, 'client');
+  const session = sessionOptions(ctx, contextOptions);
   return {
     serverOptions: {
       ...contextOptions,
       requestCert,
       rejectUnauthorized: ctx.require_client_certificate === true && !acceptUntrusted,
       ...(common.alpn_protocols?.length ? { ALPNProtocols: common.alpn_protocols } : {}),
-      ...sessionOptions(ctx, contextOptions),
+      ...session,
+      // As BoringSSL in Envoy: a client may not renegotiate (TLS 1.2); each one costs the server a handshake.
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (session.secureOptions ?? 0),
     },
     verifyPeer(socket: TLSSocket): string | undefined {
       if (!requestCert) return undefined;

@@ -29,6 +29,15 @@ export function parseCertificates(text: string, source = 'input'): Certificate[]
   });
 }
 
+/** One DER certificate, e.g. the `raw` of a TLS peer certificate. */
+export function parseDerCertificate(der: Uint8Array<ArrayBuffer>, source = 'certificate'): Certificate {
+  try {
+    return new x509.X509Certificate(der);
+  } catch (err) {
+    throw new PkiError('ERR_PKI_PEM', `${source} cannot be parsed as a DER certificate`, { cause: err });
+  }
+}
+
 export function toPem(certs: readonly Certificate[]): string {
   return certs.map((c) => `${c.toString('pem').trim()}\n`).join('');
 }

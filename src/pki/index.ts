@@ -5,7 +5,8 @@ export type { SpiffeId } from './spiffe.js';
 export { generateKeyPair, exportPrivateKeyPem, importPrivateKeyPem, parseKeyType, KEY_TYPES } from './keys.js';
 export type { KeyPair, KeyType } from './keys.js';
 export {
-  splitPem, parseCertificates, toPem, describeCertificate, subjectAltNames, spiffeUris, fingerprintSha256, isCertificateAuthority, keyUsages,
+  splitPem, parseCertificates, toPem, describeCertificate, subjectAltNames, spiffeUris, fingerprintSha256, isCertificateAuthority,
+  parseDerCertificate, keyUsages, extendedKeyUsages,
 } from './certificate.js';
 export type { Certificate, CertificateInfo, SubjectAltNames } from './certificate.js';
 export {

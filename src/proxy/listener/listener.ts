@@ -21,7 +21,8 @@ import type { ConnectionInfo } from './connection-info.js';
 import type { GlobalConnectionLimit } from './global-connection-limit.js';
 import { duplicateMatchIndex, needsTlsInspection, selectFilterChain } from './filter-chain-match.js';
 import type { Candidate } from './filter-chain-match.js';
-import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './tls-inspector.js';
+import { ClientHelloReader } from './tls-inspector.js';
+import type { ClientHelloResult } from './tls-inspector.js';
 import { clientCertificate } from './client-certificate.js';
 import { validServerName } from './server-name.js';
 
@@ -238,14 +239,21 @@ export class ListenerRuntime {
     };
     if (!this.inspect) return this.dispatch(socket, { ...base, tls: false }, 'raw_buffer', undefined, []);
     // tls_inspector: read until the ClientHello is complete (or it is clearly not TLS), then replay.
-    let buffered = Buffer.alloc(0);
+    const reader = new ClientHelloReader();
+    const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.off('data', onData);
       if (this.config.continue_on_listener_filters_timeout) proceed({ kind: 'not-tls' });
       else socket.destroy();
     }, durationMs(this.config.listener_filters_timeout) ?? 15_000);
-    const proceed = (hello: ReturnType<typeof parseClientHello>) => {
+    const proceed = (hello: ClientHelloResult) => {
       clearTimeout(timer);
+      // A hello too large to inspect is refused, never passed on to a chain that matched without its SNI.
+      if (hello.kind === 'too-large') {
+        stats.counter('tls_inspector.client_hello_too_large').inc();
+        return void socket.destroy();
+      }
+      const buffered = Buffer.concat(chunks);
       socket.pause();
       socket.unshift(buffered);
       if (hello.kind === 'tls' && hello.serverName !== undefined && !validServerName(hello.serverName)) {
@@ -263,9 +271,9 @@ export class ListenerRuntime {
       }
     };
     const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const hello = parseClientHello(buffered);
-      if (hello.kind === 'need-more' && buffered.length < MAX_CLIENT_HELLO_BYTES) return;
+      chunks.push(chunk);
+      const hello = reader.push(chunk);
+      if (hello.kind === 'need-more') return;
       socket.off('data', onData);
       proceed(hello);
     };

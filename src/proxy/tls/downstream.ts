@@ -1,10 +1,13 @@
+import { constants } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import type { PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
 import type { DownstreamTlsContext } from '../../envoy/index.js';
 import { readDataSource } from './data-source.js';
 import { tlsVersionOptions } from './params.js';
+import { compileLeafCheck } from './peer-certificate.js';
 import { compileSanMatcher } from './san.js';
 import { compileSpiffeValidator, usesCustomValidator } from './spiffe-validator.js';
+import { sessionOptions } from './session.js';
 
 /** A filter chain's DownstreamTlsContext, compiled once: the options of its tls.Server. */
 export interface DownstreamTls {
@@ -38,12 +41,17 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
   const sanOk = compileSanMatcher(validation, `${path}.common_tls_context.validation_context`, (at, detail, cause) => new Error(`${at}: ${detail}`, cause === undefined ? undefined : { cause }));
   const acceptUntrusted = validation?.trust_chain_verification === 'ACCEPT_UNTRUSTED';
   const requestCert = trustedCa !== undefined;
+  const leafOk = compileLeafCheck(validation, 'client');
+  const session = sessionOptions(ctx, contextOptions);
   return {
     serverOptions: {
       ...contextOptions,
       requestCert,
       rejectUnauthorized: ctx.require_client_certificate === true && !acceptUntrusted,
       ...(common.alpn_protocols?.length ? { ALPNProtocols: common.alpn_protocols } : {}),
+      ...session,
+      // As BoringSSL in Envoy: a client may not renegotiate (TLS 1.2); each one costs the server a handshake.
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (session.secureOptions ?? 0),
     },
     verifyPeer(socket: TLSSocket): string | undefined {
       if (!requestCert) return undefined;
@@ -52,6 +60,8 @@ export function compileDownstreamTls(ctx: DownstreamTlsContext, baseDir: string,
       if (!presented) return ctx.require_client_certificate ? 'client certificate required' : undefined;
       // Envoy verifies an optional client certificate when one is presented.
       if (!socket.authorized && !acceptUntrusted) return `client certificate not trusted: ${String(socket.authorizationError)}`;
+      const leafProblem = acceptUntrusted ? undefined : leafOk(cert as PeerCertificate);
+      if (leafProblem) return leafProblem;
       if (sanOk && !sanOk((cert as PeerCertificate).subjectaltname)) return 'client certificate SAN does not match';
       return undefined;
     },
@@ -79,12 +89,15 @@ function compileSpiffeDownstream(ctx: DownstreamTlsContext, baseDir: string, pat
   } catch (err) {
     throw new Error(`${path}.common_tls_context.tls_certificates: ${(err as Error).message}`, { cause: err });
   }
+  const session = sessionOptions(ctx, contextOptions);
   return {
     serverOptions: {
       ...contextOptions,
       requestCert: true,
       rejectUnauthorized: true,
       ...(common.alpn_protocols?.length ? { ALPNProtocols: common.alpn_protocols } : {}),
+      ...session,
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (session.secureOptions ?? 0),
     },
     verifyPeer: (socket) => validator.verify(socket, 'client'),
   };

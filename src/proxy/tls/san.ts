@@ -65,12 +65,19 @@ export function peerIdentity(cert: PeerCertificate): PeerIdentity {
   };
 }
 
-/** An exact DNS matcher also accepts a wildcard SAN covering it ("*.example.com"), as Envoy does. */
+/** The types an untyped match_subject_alt_names matcher is tried against, each by its own rules (as Envoy). */
+const UNTYPED_SAN_TYPES: ReadonlySet<SubjectAltName['type']> = new Set(['DNS', 'URI', 'EMAIL', 'IP_ADDRESS']);
+
+/**
+ * A matcher for SANs of one type (CVE-2022-21656: a DNS matcher never matches a URI or email SAN with
+ * the same text, and the reverse). An exact DNS matcher also accepts a wildcard DNS SAN covering it
+ * ("*.example.com"), as Envoy does; wildcards mean nothing in other SAN types.
+ */
 function sanPredicate(type: SubjectAltName['type'] | undefined, m: StringMatcher): (san: SubjectAltName) => boolean {
   const test = stringMatcher(m);
   const exact = m.exact?.toLowerCase();
   return (san) => {
-    if (type !== undefined && san.type !== type) return false;
+    if (type !== undefined ? san.type !== type : !UNTYPED_SAN_TYPES.has(san.type)) return false;
     if (test(san.value)) return true;
     if (san.type === 'DNS' && exact !== undefined && san.value.startsWith('*.')) {
       const dot = exact.indexOf('.');

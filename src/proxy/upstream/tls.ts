@@ -8,6 +8,7 @@ import type { ConnectionOptions, PeerCertificate, SecureContext, TLSSocket } fro
 import type { CertificateValidationContext, DataSource, UpstreamTlsContext } from '../../envoy/index.js';
 import { DataSourceError, readDataSource as readSharedDataSource } from '../tls/data-source.js';
 import { tlsVersionOptions } from '../tls/params.js';
+import { compileLeafCheck } from '../tls/peer-certificate.js';
 import { compileSanMatcher } from '../tls/san.js';
 import { compileSpiffeValidator, usesCustomValidator } from '../tls/spiffe-validator.js';
 import { verifyErrorText } from '../trace/certificates.js';
@@ -83,6 +84,7 @@ export async function compileUpstreamTls(ctx: UpstreamTlsContext, baseDir: strin
   const pins = pinCheck(vc);
   // Without a trusted_ca Envoy does not verify the chain; ACCEPT_UNTRUSTED skips it on purpose.
   const verifyChain = trustedCa !== undefined && vc.trust_chain_verification !== 'ACCEPT_UNTRUSTED';
+  const leafOk = verifyChain ? compileLeafCheck(vc, 'server') : undefined;
 
   let secureContext: SecureContext;
   try {
@@ -121,10 +123,11 @@ export async function compileUpstreamTls(ctx: UpstreamTlsContext, baseDir: strin
       if (verifyChain && !socket.authorized) {
         return new Error(`upstream certificate verification failed: ${verifyErrorText(socket.authorizationError)}`);
       }
-      if (!sans && !pins) return undefined;
+      if (!sans && !pins && !leafOk) return undefined;
       const cert = socket.getPeerCertificate();
       if (!cert || !cert.raw) return new Error('upstream presented no certificate');
-      const problem = sans?.(cert) ?? pins?.(cert);
+      const leafProblem = leafOk?.(cert);
+      const problem = (leafProblem && `upstream ${leafProblem}`) ?? sans?.(cert) ?? pins?.(cert);
       return problem ? new Error(problem) : undefined;
     },
   };

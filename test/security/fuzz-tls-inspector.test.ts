@@ -92,9 +92,9 @@ function expected(spec: HelloSpec): ClientHelloResult {
   return spec.sni === undefined ? { kind: 'tls', alpn: [...(spec.alpn ?? [])] } : { kind: 'tls', serverName: spec.sni.toLowerCase(), alpn: [...(spec.alpn ?? [])] };
 }
 
-/** What any input may produce: one of the three results, well typed. */
+/** What any input may produce: one of the parser's typed results (too-large: a hello over 64 KiB). */
 function assertTyped(result: ClientHelloResult): void {
-  expect(['need-more', 'not-tls', 'tls']).toContain(result.kind);
+  expect(['need-more', 'not-tls', 'too-large', 'tls']).toContain(result.kind);
   if (result.kind === 'tls') {
     expect(Array.isArray(result.alpn)).toBe(true);
     for (const p of result.alpn) expect(typeof p).toBe('string');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  eventually, freePort, httpGet, isthmusCli, proxyStatus, randomNet, startControlPlane, startIsthmus, stopChild, syncedRows,
+  eventually, freePort, gatewayToUpstream, httpGet, isthmusCli, proxyStatus, randomNet, startControlPlane, startIsthmus, stopChild, syncedRows,
 } from './helpers/mesh.js';
 import type { ControlPlaneProcess, Started } from './helpers/mesh.js';
 
@@ -23,36 +23,6 @@ const NET = randomNet();
 const GW_IP = `${NET}.2`;
 const NODE_ID = `router~${GW_IP}~gw-1.ns~ns.svc.cluster.local`;
 
-function config(upstreamPort: number): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: { name: gw, namespace: ns }
-spec:
-  selector: { app: gw, istio.io/rev: 1-17 }
-  servers:
-  - hosts: ["*"]
-    port: { name: http, number: 80, protocol: HTTP }
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: { name: vs, namespace: ns }
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - route:
-    - destination: { host: up.example, port: { number: ${upstreamPort} } }
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: up, namespace: ns }
-spec:
-  hosts: [up.example]
-  ports: [{ name: http, number: ${upstreamPort}, protocol: HTTP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1 }]
-`;
-}
 
 /**
  * A TCP relay that tells the control plane about a client gone only after `lingerMs`: what a control plane
@@ -80,6 +50,9 @@ function lingeringRelay(target: number, lingerMs: number): Promise<{ server: Net
   })));
 }
 
+/** The gateway in these tests runs revision 1-17. */
+const REV_SELECTOR = '{ app: gw, istio.io/rev: 1-17 }';
+
 describe('a gateway restarted with the same node id', { timeout: 120_000 }, () => {
   let dir: string;
   let configDir: string;
@@ -105,7 +78,7 @@ describe('a gateway restarted with the same node id', { timeout: 120_000 }, () =
       upstreams.push(server);
       ports.push((server.address() as { port: number }).port);
     }
-    writeFileSync(join(configDir, 'gateway.yaml'), config(ports[0] as number));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[0] as number, REV_SELECTOR));
     xdsPort = await freePort();
     cp = await startCp();
     gateway = await startGateway(cp.xds);
@@ -165,9 +138,9 @@ describe('a gateway restarted with the same node id', { timeout: 120_000 }, () =
       const routes = await isthmusCli(cp?.server ?? '', ['proxy-config', 'routes', 'gw-1.ns']);
       expect(routes.code, routes.stderr).toBe(0);
       expect(routes.stdout).toContain('vs.ns');
-      writeFileSync(join(configDir, 'gateway.yaml'), config(ports[1] as number));
+      writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[1] as number, REV_SELECTOR));
       expect(await eventually(get, (r) => r.body === 'two')).toMatchObject({ status: 200, body: 'two' });
-      writeFileSync(join(configDir, 'gateway.yaml'), config(ports[0] as number));
+      writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[0] as number, REV_SELECTOR));
       expect(await eventually(get, (r) => r.body === 'one')).toMatchObject({ status: 200, body: 'one' });
     } finally {
       await killAndRestart(cp?.xds ?? '');

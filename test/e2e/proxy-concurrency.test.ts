@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAddress, eventually, freePort, startProcess, stop } from './helpers/processes.js';
 import type { StartedProcess } from './helpers/processes.js';
-import { proxyStatus, randomNet, startControlPlane, syncedRows } from './helpers/mesh.js';
+import { gatewayToUpstream, proxyStatus, randomNet, startControlPlane, syncedRows } from './helpers/mesh.js';
 import type { ControlPlaneProcess } from './helpers/mesh.js';
 
 /**
@@ -180,36 +180,6 @@ const NET = randomNet();
 const GW_IP = `${NET}.2`;
 const NODE_ID = `router~${GW_IP}~gw-c.ns~ns.svc.cluster.local`;
 
-function meshConfig(upstreamPort: number): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: { name: gw, namespace: ns }
-spec:
-  selector: { app: gw }
-  servers:
-  - hosts: ["*"]
-    port: { name: http, number: 80, protocol: HTTP }
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: { name: vs, namespace: ns }
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - route:
-    - destination: { host: up.example, port: { number: ${upstreamPort} } }
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: up, namespace: ns }
-spec:
-  hosts: [up.example]
-  ports: [{ name: http, number: ${upstreamPort}, protocol: HTTP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1 }]
-`;
-}
 
 describe('isthmus proxy --concurrency 2 --xds', { timeout: 240_000 }, () => {
   let dir: string;
@@ -225,7 +195,7 @@ describe('isthmus proxy --concurrency 2 --xds', { timeout: 240_000 }, () => {
     configDir = join(dir, 'config');
     mkdirSync(configDir);
     apps.push(await upstream('one'), await upstream('two'));
-    writeFileSync(join(configDir, 'gateway.yaml'), meshConfig(apps[0]?.port ?? 0));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(apps[0]?.port ?? 0));
     cp = await startControlPlane(['--state-dir', join(dir, 'state'), '--config-dir', configDir, '--xds-address', `127.0.0.1:${await freePort()}`]);
     gateway = await startProcess(['proxy', '--xds', cp.xds, '--proxy-type', 'router', '--node-id', NODE_ID, '--ip', GW_IP, '--namespace', 'ns',
       '--label', 'app=gw', '--port-map', '80:8080', '--drain-time-s', '0', '--concurrency', '2', '--admin-address-path', join(dir, 'admin.txt')],
@@ -248,7 +218,7 @@ describe('isthmus proxy --concurrency 2 --xds', { timeout: 240_000 }, () => {
   });
 
   it('a config update reaches both workers', async () => {
-    writeFileSync(join(configDir, 'gateway.yaml'), meshConfig(apps[1]?.port ?? 0));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(apps[1]?.port ?? 0));
     await eventually(() => getFresh(url), (r) => r.body === 'two', 30_000);
     // From now on every new connection, whichever worker takes it, must see the new route.
     const base = perWorker(await stats(admin), 8080);

@@ -6,7 +6,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, httpGet, isthmusCli, randomNet, startIsthmus, stopChild } from './helpers/mesh.js';
+import { eventually, freePort, gatewayToUpstream, httpGet, isthmusCli, randomNet, startIsthmus, stopChild } from './helpers/mesh.js';
 import type { Started } from './helpers/mesh.js';
 
 /**
@@ -20,36 +20,6 @@ const ID = 'spiffe://cluster.local/ns/ns/sa/gw';
 const nodeId = (n: number, namespace = 'ns') => `router~${NET}.${n}~gw-${n}.${namespace}~${namespace}.svc.cluster.local`;
 const READY = /ready: xDS off, management (http:\/\/127\.0\.0\.1:\d+), xDS TLS (127\.0\.0\.1:\d+), CA 127\.0\.0\.1:(\d+)/;
 
-function config(upstreamPort: number): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: { name: gw, namespace: ns }
-spec:
-  selector: { app: gw }
-  servers:
-  - hosts: ["*"]
-    port: { name: http, number: 80, protocol: HTTP }
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: { name: vs, namespace: ns }
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - route:
-    - destination: { host: up.example, port: { number: ${upstreamPort} } }
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: up, namespace: ns }
-spec:
-  hosts: [up.example]
-  ports: [{ name: http, number: ${upstreamPort}, protocol: HTTP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1 }]
-`;
-}
 
 interface Row {
   nodeId: string;
@@ -106,7 +76,7 @@ describe('proxies authenticate to the control plane over TLS', { timeout: 180_00
       upstreams.push(s);
       upstreamPorts.push((s.address() as { port: number }).port);
     }
-    writeFileSync(join(configDir, 'gateway.yaml'), config(upstreamPorts[0] as number));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(upstreamPorts[0] as number));
     ports = { tls: await freePort(), ca: await freePort() };
     await startCp();
   }, 60_000);
@@ -145,7 +115,7 @@ describe('proxies authenticate to the control plane over TLS', { timeout: 180_00
       await new Promise((r) => h2c.once('close', r));
     }
     // A config change still reaches the proxy on its first (and only) stream.
-    writeFileSync(join(configDir, 'gateway.yaml'), config(upstreamPorts[1] as number));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(upstreamPorts[1] as number));
     expect(await eventually(() => httpGet(`http://${NET}.1:8080/`), (res) => res.body === 'two')).toMatchObject({ status: 200, body: 'two' });
     const output = proxies[0]?.output() ?? '';
     expect(output.match(/connected to the control plane/g)).toHaveLength(1);

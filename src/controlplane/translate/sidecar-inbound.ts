@@ -107,8 +107,11 @@ export function inboundMtlsContext(trustDomain: string, skipValidateTrustDomain:
       alpn_protocols: [...INBOUND_MTLS_ALPN],
       tls_certificate_sds_secret_configs: [sdsSecret(SDS_DEFAULT)],
       combined_validation_context: {
-        // Peers of the accepted trust domains only, unless PILOT_SKIP_VALIDATE_TRUST_DOMAIN: then the root decides.
-        default_validation_context: skipValidateTrustDomain ? {} : { match_typed_subject_alt_names: accepted.map((td) => ({ san_type: 'URI' as const, matcher: { prefix: `spiffe://${td}/` } })) },
+        // Peers of the accepted trust domains only, unless PILOT_SKIP_VALIDATE_TRUST_DOMAIN: then any SPIFFE
+        // peer whose chain the root verifies (the prefix keeps the X509-SVID leaf rules on).
+        default_validation_context: {
+          match_typed_subject_alt_names: (skipValidateTrustDomain ? [''] : accepted).map((td) => ({ san_type: 'URI' as const, matcher: { prefix: td ? `spiffe://${td}/` : 'spiffe://' } })),
+        },
         validation_context_sds_secret_config: sdsSecret(SDS_ROOTCA),
       },
     },

@@ -87,13 +87,15 @@ export function expectsSpiffePeer(vc: CertificateValidationContext | undefined):
 
 /**
  * The leaf checks for a verified peer: key usage always; the X509-SVID rules when the context expects a
- * SPIFFE peer or the certificate claims a SPIFFE ID (a certificate that presents one is held to its rules).
+ * SPIFFE peer (mesh mTLS). Not for every certificate that happens to carry a spiffe:// SAN: a gateway's
+ * MUTUAL credential may pin a self-signed certificate as its own trust anchor (the first seed does), and
+ * such a certificate is a CA by construction.
  */
 export function compileLeafCheck(vc: CertificateValidationContext | undefined, role: PeerRole): (cert: PeerCertificate) => string | undefined {
   const spiffe = expectsSpiffePeer(vc);
   return (cert) => {
     const facts = leafFacts(cert);
     if (typeof facts === 'string') return facts;
-    return checkKeyUsage(facts, role) ?? (spiffe || facts.uris.some((u) => u.startsWith('spiffe://')) ? checkX509Svid(facts, role) : undefined);
+    return checkKeyUsage(facts, role) ?? (spiffe ? checkX509Svid(facts, role) : undefined);
   };
 }

@@ -94,12 +94,14 @@ describe('sidecar inbound', () => {
     expect(out.secrets).toEqual(['ROOTCA', 'default']);
   });
 
-  it('the trust domain comes from the mesh config; skipValidateTrustDomain drops the SAN check', () => {
+  it('the trust domain comes from the mesh config; skipValidateTrustDomain accepts any SPIFFE trust domain', () => {
     const own = run({ meshConfig: { trustDomain: 'corp.example' } });
     expect(JSON.stringify(tlsOf(listener(own, 'inbound|9080||').filter_chains?.[0]))).toContain('"prefix":"spiffe://corp.example/"');
     const skip = run({}, { skipValidateTrustDomain: true });
     const tls = tlsOf(listener(skip, 'inbound|9080||').filter_chains?.[0]);
-    expect(tls?.common_tls_context?.combined_validation_context?.default_validation_context).toEqual({});
+    expect(tls?.common_tls_context?.combined_validation_context?.default_validation_context).toEqual({
+      match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: 'spiffe://' } }],
+    });
     expect(tls?.require_client_certificate).toBe(true);
   });
 

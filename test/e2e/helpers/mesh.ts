@@ -71,3 +71,35 @@ export async function httpGet(url: string, headers: Record<string, string> = {})
     return { status: 0, body: '', headers: new Headers() };
   }
 }
+
+/** Istio config for one gateway (selector app: gw, namespace ns) routing HTTP port 80 to 127.0.0.1:<upstreamPort>. */
+export function gatewayToUpstream(upstreamPort: number, selector = '{ app: gw }'): string {
+  return `apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: { name: gw, namespace: ns }
+spec:
+  selector: ${selector}
+  servers:
+  - hosts: ["*"]
+    port: { name: http, number: 80, protocol: HTTP }
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: { name: vs, namespace: ns }
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - route:
+    - destination: { host: up.example, port: { number: ${upstreamPort} } }
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: { name: up, namespace: ns }
+spec:
+  hosts: [up.example]
+  ports: [{ name: http, number: ${upstreamPort}, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1 }]
+`;
+}

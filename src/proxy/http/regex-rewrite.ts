@@ -1,4 +1,4 @@
-import { compileSafeRegex } from '../../common/safe-regex.js';
+import { compileSafeRegex } from '../../common/index.js';
 import type { RouteAction } from '../../envoy/index.js';
 
 type RegexRewrite = NonNullable<RouteAction['regex_rewrite']>;

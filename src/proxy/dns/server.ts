@@ -90,7 +90,21 @@ export class DnsProxyServer {
     this.options.logger?.info({ addresses: this.bound.map((a) => `${a.host}:${a.port}`), upstreams: this.upstreams.map((u) => `${u.host}:${u.port}`) }, 'DNS proxy listening (UDP and TCP)');
   }
 
+  /**
+   * Port 0: the kernel picks a free UDP port, which TCP may already use on that address (a client's
+   * ephemeral port): then try another pick, a few times.
+   */
   private async listen(address: DnsBindAddress): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.listenOnce(address);
+      } catch (err) {
+        if (address.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  private async listenOnce(address: DnsBindAddress): Promise<void> {
     const udp = createSocket({ type: isIP(address.host) === 6 ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);

@@ -101,17 +101,17 @@ export function withHcmFields(hcm: TypedExtension, fields: Partial<XdsHttpConnec
  * which verifies each of them against its own domain's bundle.
  */
 export function inboundMtlsContext(trustDomain: string, skipValidateTrustDomain: boolean, federatedTrustDomains: readonly string[] = []): XdsDownstreamTlsContext {
-  const accepted = [trustDomain, ...federatedTrustDomains.filter((td) => td !== trustDomain)];
+  // Any SPIFFE peer under PILOT_SKIP_VALIDATE_TRUST_DOMAIN (the root decides), else the accepted trust domains.
+  const prefixes = skipValidateTrustDomain
+    ? ['spiffe://']
+    : [trustDomain, ...federatedTrustDomains.filter((td) => td !== trustDomain)].map((td) => `spiffe://${td}/`);
   return {
     common_tls_context: {
       alpn_protocols: [...INBOUND_MTLS_ALPN],
       tls_certificate_sds_secret_configs: [sdsSecret(SDS_DEFAULT)],
       combined_validation_context: {
-        // Peers of the accepted trust domains only, unless PILOT_SKIP_VALIDATE_TRUST_DOMAIN: then any SPIFFE
-        // peer whose chain the root verifies (the prefix keeps the X509-SVID leaf rules on).
-        default_validation_context: {
-          match_typed_subject_alt_names: (skipValidateTrustDomain ? [''] : accepted).map((td) => ({ san_type: 'URI' as const, matcher: { prefix: td ? `spiffe://${td}/` : 'spiffe://' } })),
-        },
+        // A spiffe:// URI SAN matcher also keeps the proxy's X509-SVID leaf rules on.
+        default_validation_context: { match_typed_subject_alt_names: prefixes.map((prefix) => ({ san_type: 'URI' as const, matcher: { prefix } })) },
         validation_context_sds_secret_config: sdsSecret(SDS_ROOTCA),
       },
     },

@@ -125,6 +125,15 @@ function decodeStatus(raw: Record<string, unknown>): RpcStatus | undefined {
   return { code: status.code ?? 0, message: status.message ?? '' };
 }
 
+/** The fields both request kinds share: node (sent on the first request) and error_detail (a NACK). */
+function withNodeAndError<R extends { node?: XdsNode; error_detail?: RpcStatus }>(request: R, raw: Record<string, unknown>): R {
+  const node = decodeNode(raw);
+  if (node) request.node = node;
+  const error = decodeStatus(raw);
+  if (error) request.error_detail = error;
+  return request;
+}
+
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? (value as string[]) : [];
 }
@@ -152,11 +161,7 @@ export const discoveryCodec = {
         type_url: (raw.type_url as string | undefined) ?? '',
         response_nonce: (raw.response_nonce as string | undefined) ?? '',
       };
-      const node = decodeNode(raw);
-      if (node) request.node = node;
-      const error = decodeStatus(raw);
-      if (error) request.error_detail = error;
-      return request;
+      return withNodeAndError(request, raw);
     });
   },
   encodeResponse(response: DiscoveryResponse): Buffer {
@@ -188,11 +193,7 @@ export const discoveryCodec = {
         initial_resource_versions: { ...((raw.initial_resource_versions ?? {}) as Record<string, string>) },
         response_nonce: (raw.response_nonce as string | undefined) ?? '',
       };
-      const node = decodeNode(raw);
-      if (node) request.node = node;
-      const error = decodeStatus(raw);
-      if (error) request.error_detail = error;
-      return request;
+      return withNodeAndError(request, raw);
     });
   },
   encodeDeltaResponse(response: DeltaDiscoveryResponse): Buffer {

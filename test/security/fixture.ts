@@ -66,6 +66,22 @@ export function rawExchange(port: number, bytes: string | Buffer): Promise<RawAn
   });
 }
 
+/**
+ * A real proxy from a minimal bootstrap (listeners come later, over the dynamic API) with one STATIC
+ * cluster `app` pointing at the test's upstream server.
+ */
+export async function startProxyWithApp(dir: string, app: Server): Promise<ProxyServer> {
+  const bootstrap = join(dir, 'bootstrap.yaml');
+  writeFileSync(bootstrap, 'node: { id: security, cluster: security }\n');
+  const proxy = await ProxyServer.create(await loadBootstrapFile(bootstrap), { drainTimeMs: 100 });
+  await proxy.start();
+  const appPort = (app.address() as { port: number }).port;
+  const cluster = { name: 'app', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: appPort } } } }] }] } };
+  const clusters = await proxy.dynamic.applyClusters([cluster] as never, 'c1');
+  if (clusters.error) throw new Error(clusters.error);
+  return proxy;
+}
+
 export async function startSecurityFixture(): Promise<SecurityFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-security-'));
   const upstreamSaw = new Map<string, string>();
@@ -76,14 +92,7 @@ export async function startSecurityFixture(): Promise<SecurityFixture> {
     res.end(req.url);
   });
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  const bootstrap = join(dir, 'bootstrap.yaml');
-  writeFileSync(bootstrap, 'node: { id: security, cluster: security }\n');
-  const proxy = await ProxyServer.create(await loadBootstrapFile(bootstrap), { drainTimeMs: 100 });
-  await proxy.start();
-  const appPort = (app.address() as { port: number }).port;
-  const cluster = { name: 'app', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: appPort } } } }] }] } };
-  const clusters = await proxy.dynamic.applyClusters([cluster] as never, 'c1');
-  if (clusters.error) throw new Error(clusters.error);
+  const proxy = await startProxyWithApp(dir, app);
   const warnings: string[] = [];
   const authz = buildAuthorization({ policies: [DENY_POLICY], proxy: PROXY, rootNamespace: 'istio-system', trustDomain: 'cluster.local', warn: (_r, m) => warnings.push(m) });
   if (warnings.length > 0 || authz.http.length === 0) throw new Error(`unexpected authorization translation: ${warnings.join('; ')}`);

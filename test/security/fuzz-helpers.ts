@@ -5,7 +5,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import type fc from 'fast-check';
+import fc from 'fast-check';
 
 const seedFromEnv = Number(process.env['FUZZ_SEED']);
 const scale = Number(process.env['FUZZ_RUNS_SCALE'] ?? '1');
@@ -45,3 +45,30 @@ export async function retainedGrowth(work: () => void | Promise<void>): Promise<
 }
 
 export const MiB = 1024 * 1024;
+
+/** Byte-level mutations: set, cut, insert and truncate, as a mutational fuzzer would. */
+export type Mutation = { kind: 'set'; at: number; byte: number } | { kind: 'cut'; at: number; length: number } | { kind: 'insert'; at: number; bytes: Uint8Array } | { kind: 'truncate'; at: number };
+
+/** Mutations whose cut and inserted spans are at most `maxSpan` bytes. */
+export function byteMutation(maxSpan: number): fc.Arbitrary<Mutation> {
+  return fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), length: fc.integer({ min: 1, max: maxSpan }) }),
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: maxSpan }) }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  );
+}
+
+export function mutate(input: Buffer, mutations: readonly Mutation[]): Buffer {
+  let b = input;
+  for (const m of mutations) {
+    const at = b.length === 0 ? 0 : m.at % b.length;
+    if (m.kind === 'set') {
+      b = Buffer.from(b);
+      if (b.length > 0) b[at] = m.byte;
+    } else if (m.kind === 'cut') b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.length)]);
+    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.from(m.bytes), b.subarray(at)]);
+    else b = b.subarray(0, at);
+  }
+  return b;
+}

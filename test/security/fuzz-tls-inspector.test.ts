@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../../src/proxy/listener/tls-inspector.js';
 import type { ClientHelloResult } from '../../src/proxy/listener/tls-inspector.js';
-import { MiB, params, retainedGrowth } from './fuzz-helpers.js';
+import { MiB, byteMutation, mutate, params, retainedGrowth } from './fuzz-helpers.js';
 
 interface HelloSpec {
   readonly recordMinor: number;
@@ -102,28 +102,7 @@ function assertTyped(result: ClientHelloResult): void {
   }
 }
 
-/** Byte-level mutations: flip, set, cut, insert and repeat slices, as a mutational fuzzer would. */
-type Mutation = { kind: 'set'; at: number; byte: number } | { kind: 'cut'; at: number; length: number } | { kind: 'insert'; at: number; bytes: Uint8Array } | { kind: 'truncate'; at: number };
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 64 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-);
-
-function mutate(input: Buffer, mutations: readonly Mutation[]): Buffer {
-  let b = input;
-  for (const m of mutations) {
-    const at = b.length === 0 ? 0 : m.at % b.length;
-    if (m.kind === 'set') {
-      b = Buffer.from(b);
-      if (b.length > 0) b[at] = m.byte;
-    } else if (m.kind === 'cut') b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.length)]);
-    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.from(m.bytes), b.subarray(at)]);
-    else b = b.subarray(0, at);
-  }
-  return b;
-}
+const mutation = byteMutation(64);
 
 describe('fuzz: TLS inspector ClientHello parser', () => {
   it('finds the SNI and ALPN written in any well-formed ClientHello', () => {

@@ -3,13 +3,13 @@
  * front of an upstream that records every request it receives — method, target, headers and body — so
  * a test can prove that a refused or smuggled request never reached it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBootstrapFile } from '../../src/envoy/index.js';
-import { ProxyServer } from '../../src/proxy/index.js';
+import type { ProxyServer } from '../../src/proxy/index.js';
+import { startProxyWithApp } from './fixture.js';
 
 export const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const TLS_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
@@ -85,14 +85,7 @@ export async function startHcmFixture(specs: readonly ListenerSpec[] | ((dir: st
     });
   });
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  const bootstrap = join(dir, 'bootstrap.yaml');
-  writeFileSync(bootstrap, 'node: { id: security, cluster: security }\n');
-  const proxy = await ProxyServer.create(await loadBootstrapFile(bootstrap), { drainTimeMs: 100 });
-  await proxy.start();
-  const appPort = (app.address() as { port: number }).port;
-  const cluster = { name: 'app', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: appPort } } } }] }] } };
-  const clusters = await proxy.dynamic.applyClusters([cluster] as never, 'c1');
-  if (clusters.error) throw new Error(clusters.error);
+  const proxy = await startProxyWithApp(dir, app);
   const applied = await proxy.dynamic.applyListeners(listeners.map(listenerResource) as never, 'l1');
   if (applied.error) throw new Error(applied.error);
   return {

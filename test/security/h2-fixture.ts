@@ -80,10 +80,12 @@ export async function startH2Fixture(listeners: readonly ListenerSpec[], bootstr
     connect_timeout: '1s',
     load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstream.port } } } }] }] },
   };
+  // The same upstream over one connection at most: a request behind a held one waits unread (pending).
+  const oneConnection = { ...cluster, name: 'app-one-connection', circuit_breakers: { thresholds: [{ max_connections: 1 }] } };
   const bootstrap = {
     node: { id: 'h2-security', cluster: 'h2-security' },
     static_resources: {
-      clusters: [cluster],
+      clusters: [cluster, { ...oneConnection, load_assignment: { ...cluster.load_assignment, cluster_name: oneConnection.name } }],
       listeners: listeners.map((l) => ({
         name: l.name,
         address: { socket_address: { address: '127.0.0.1', port_value: 0 } },

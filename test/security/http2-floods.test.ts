@@ -47,7 +47,13 @@ describe('HTTP/2 floods: the flooding connection is closed, others are served', 
   beforeAll(async () => {
     fx = await startH2Fixture([
       { name: 'edge' },
-      { name: 'windows', hcm: { http2_protocol_options: { initial_stream_window_size: 65_535, initial_connection_window_size: 1_048_576 } } },
+      {
+        name: 'windows',
+        hcm: {
+          http2_protocol_options: { initial_stream_window_size: 65_535, initial_connection_window_size: 1_048_576 },
+          route_config: { name: 'windows', virtual_hosts: [{ name: 'app', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app-one-connection', timeout: '0s' } }] }] },
+        },
+      },
     ]);
   });
   afterAll(async () => {
@@ -119,6 +125,12 @@ describe('HTTP/2 floods: the flooding connection is closed, others are served', 
   });
 
   it('a client that sends past the stream window is refused (FLOW_CONTROL_ERROR)', async () => {
+    // The cluster's one connection is held by another request, so this one waits as pending and nobody
+    // reads its body: the window the proxy advertised is all the client may send.
+    const holder = connect(`http://127.0.0.1:${fx.port('windows')}`);
+    holder.on('error', () => undefined);
+    holder.request({ ':path': '/hold', ':authority': 'app.test' }).on('error', () => undefined).end();
+    await until(() => fx.upstream.active, (n) => n === 1, 'the held request at the upstream');
     const conn = await RawH2Connection.open(fx.port('windows'));
     const post = Buffer.concat([Buffer.from([0x83, 0x86, 0x04, 0x05]), Buffer.from('/hold'), Buffer.from([0x01, 0x08]), Buffer.from('app.test')]);
     // 65,535 bytes fit the window; 16 KiB more in the same write do not (WINDOW_UPDATEs are ignored).
@@ -133,6 +145,8 @@ describe('HTTP/2 floods: the flooding connection is closed, others are served', 
     const code = refusal?.type === FRAME.GOAWAY ? refusal.payload.readUInt32BE(4) : refusal?.payload.readUInt32BE(0);
     expect(code).toBe(ERROR.FLOW_CONTROL_ERROR);
     conn.close();
+    holder.destroy();
+    await until(() => fx.upstream.active, (n) => n === 0, 'the held request cancelled');
     expect(await served(fx.port('windows'))).toBe(200);
   });
 });

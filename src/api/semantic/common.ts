@@ -11,8 +11,9 @@ import type { Labels } from '../types.js';
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const WILDCARD_LABEL = /^\*[-a-z0-9]*$/;
 
-export function isDns1123Label(value: string): boolean {
-  return value.length <= 63 && DNS1123_LABEL.test(value);
+/** Also false for a non-string (a YAML null or number where a name belongs). */
+export function isDns1123Label(value: unknown): boolean {
+  return typeof value === 'string' && value.length <= 63 && DNS1123_LABEL.test(value);
 }
 
 /** Why a domain name is invalid, or undefined. Istio checks labels, length and an all-numeric TLD. */

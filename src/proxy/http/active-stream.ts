@@ -393,6 +393,18 @@ export class ActiveStream implements StreamInfo {
       return this.endHeadersOnly(head);
     }
     this.writeHead(head);
+    // The whole body came with the head (a small response): head and body leave in one write.
+    const whole = response.takeCompleteBody?.();
+    if (whole !== undefined) {
+      const trailers = await response.trailers;
+      if (Object.keys(trailers).length > 0) {
+        this.responseTrailers = trailers;
+        (this.res as ServerResponse).addTrailers(trailers as Record<string, string>);
+      }
+      this.bytesSent += whole.length;
+      this.res.end(whole);
+      return;
+    }
     response.body.on('data', (chunk: Buffer) => (this.bytesSent += chunk.length));
     try {
       await pipeBody(response.body, this.res);

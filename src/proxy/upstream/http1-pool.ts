@@ -1,54 +1,35 @@
 /**
- * HTTP/1.1 to one host: an undici Pool with keep-alive whose sockets come from the cluster's Connector
- * (undici would otherwise set SNI from the Host header and its own ALPN). Requests go through
- * Pool.dispatch with a handler that is the exchange itself, so no intermediate response object or
- * header parsing pass is made beyond building the HeaderMap once.
+ * HTTP/1.1 to one host: keep-alive connections from the cluster's Connector (its SNI and ALPN, never
+ * derived from a Host header), one request at a time per connection, requests waiting in a FIFO queue
+ * while max_connections are busy (Envoy's pending requests). The wire format is http1-codec's: a request
+ * without a body is one write, a buffered body goes in the same write as its head, and the response body
+ * is delivered in views of the socket's chunks; a body that arrives with its head is handed over whole.
  */
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
 import type { HeaderMap } from '../http/filter.js';
 import type { Connector } from './connector.js';
 import { toUpstreamError } from './errors.js';
 import { Exchange } from './exchange.js';
 import type { ExchangeContext } from './exchange.js';
-import { hostId } from './host.js';
 import type { Host, HostPool } from './host.js';
+import { encodeRequestHead, ResponseParser } from './http1-codec.js';
+import type { ResponseHandler } from './http1-codec.js';
+import { UpstreamError } from './types.js';
 import type { UpstreamRequest } from './types.js';
 
-/** Connection-level headers never forwarded on either side (RFC 9110 7.6.1), plus what the codec sets. */
-const REQUEST_SKIP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'http2-settings', 'expect']);
-const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+/** Connection-level headers never forwarded (RFC 9110 7.6.1), plus what the codec sets itself. */
+const REQUEST_SKIP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'http2-settings', 'expect', 'content-length']);
 
-/** undici's default idle keep-alive; it also follows the server's Keep-Alive: timeout hint. */
+/** Idle keep-alive before a connection is closed, unless idle_timeout says otherwise; a server's shorter Keep-Alive hint wins. */
 const DEFAULT_KEEP_ALIVE_MS = 4_000;
-const DEFAULT_KEEP_ALIVE_MAX_MS = 600_000;
+/** Closed this long before the server's hinted timeout, so a request never races the server's close. */
+const KEEP_ALIVE_MARGIN_MS = 1_000;
 
 export interface Http1PoolOptions {
   readonly maxConnections: number;
   readonly idleTimeoutMs: number | undefined;
   readonly maxRequestsPerConnection: number | undefined;
-}
-
-// Header bytes map 1:1 to latin1 strings, so values that are not ASCII pass through unchanged.
-function text(raw: Buffer | string): string {
-  return typeof raw === 'string' ? raw : raw.toString('latin1');
-}
-
-/** Raw header pairs from llhttp as a HeaderMap (lower-case names; repeated names become arrays). */
-function headerMap(raw: ReadonlyArray<Buffer | string> | null, skip: ReadonlySet<string> | undefined): HeaderMap {
-  const map: HeaderMap = {};
-  if (!raw) return map;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = text(raw[i]!).toLowerCase();
-    if (skip?.has(name)) continue;
-    const value = text(raw[i + 1]!);
-    const prev = map[name];
-    if (prev === undefined) map[name] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else map[name] = [prev, value];
-  }
-  return map;
 }
 
 class Http1Body extends Readable {
@@ -57,7 +38,7 @@ class Http1Body extends Readable {
   }
 
   override _read(): void {
-    this.exchange.resumeUpstream();
+    this.exchange.connection?.resume();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
@@ -66,51 +47,65 @@ class Http1Body extends Readable {
   }
 }
 
-/** The exchange doubles as undici's (legacy, allocation-free) dispatch handler. */
-class Http1Exchange extends Exchange implements Dispatcher.DispatchHandler {
+class Http1Exchange extends Exchange {
   readonly protocol = 'HTTP/1.1' as const;
-  body!: Http1Body;
-  private abortFn: ((err?: Error) => void) | undefined;
-  private resumeFn: (() => void) | undefined;
+  connection: Http1Connection | undefined;
+  /** Body chunks that arrived before anyone asked for the body stream. */
+  private early: Buffer[] | undefined;
+  private ended = false;
+  private taken = false;
+  private stream: Http1Body | undefined;
 
-  constructor(ctx: ExchangeContext, host: Host, request: UpstreamRequest, pending: boolean, private readonly pool: Http1Pool) {
+  constructor(ctx: ExchangeContext, host: Host, request: UpstreamRequest, pending: boolean) {
     super(ctx, host, request, pending);
-    pool.inflight++;
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortFn = abort;
-    if (this.settled) {
-      abort(new Error('request abandoned before it was sent'));
-      return;
+  get isHead(): boolean {
+    return this.request.method === 'HEAD';
+  }
+
+  get upstreamRequest(): UpstreamRequest {
+    return this.request;
+  }
+
+  /** Created on first use: a caller that takes the whole body (takeCompleteBody) never makes one. */
+  get body(): Readable {
+    if (!this.stream) {
+      this.stream = new Http1Body(this);
+      if (this.taken) this.stream.push(null);
+      for (const chunk of this.early ?? []) this.stream.push(chunk);
+      this.early = undefined;
+      if (this.ended) this.stream.push(null);
+      else if (this.settled) this.stream.destroy(new Error('upstream response failed'));
     }
-    this.dispatched();
+    return this.stream;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx informational responses are not forwarded
-    this.resumeFn = resume;
-    this.body = new Http1Body(this);
-    this.responseHeaders(statusCode, headerMap(rawHeaders, RESPONSE_SKIP));
-    return true;
+  /** The whole body, when it has already arrived and nobody has read the stream: one downstream write. */
+  takeCompleteBody(): Buffer | undefined {
+    if (this.stream || !this.ended || this.taken) return undefined;
+    const chunks = this.early ?? [];
+    this.early = undefined;
+    this.taken = true;
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   }
 
-  onData(chunk: Buffer): boolean {
-    return this.body.push(chunk);
+  head(status: number, headers: HeaderMap): void {
+    this.responseHeaders(status, headers);
   }
 
-  onComplete(trailers: string[] | null): void {
-    const map = headerMap(trailers, undefined);
-    if (this.body) this.body.push(null);
-    this.completed(map);
+  data(chunk: Buffer): void {
+    if (this.settled) return;
+    if (this.stream) {
+      if (!this.stream.push(chunk)) this.connection?.pause();
+    } else (this.early ??= []).push(chunk);
   }
 
-  onError(err: Error): void {
-    this.fail(toUpstreamError(err, `HTTP/1.1 to ${this.host.id}`));
-  }
-
-  resumeUpstream(): void {
-    this.resumeFn?.();
+  end(trailers: HeaderMap): void {
+    this.ended = true;
+    this.connection = undefined;
+    this.stream?.push(null);
+    this.completed(trailers);
   }
 
   /** The caller destroyed the body before it ended: reset the upstream request (Envoy's tx reset). */
@@ -120,79 +115,246 @@ class Http1Exchange extends Exchange implements Dispatcher.DispatchHandler {
     this.fail(err ?? new Error('response body destroyed by the caller'));
   }
 
-  protected abortUpstream(err: Error): void {
-    this.abortFn?.(err);
-  }
-
-  protected override released(): void {
-    this.pool.inflight--;
+  protected abortUpstream(): void {
+    this.connection?.reset();
   }
 }
 
-export class Http1Pool implements HostPool {
-  /** Open sockets (connected, idle or busy) and requests admitted to this pool. */
-  ready = 0;
-  inflight = 0;
-  private readonly pool: Pool;
+/** One keep-alive connection: the exchange it carries, the response parser, the idle timer. */
+class Http1Connection implements ResponseHandler {
+  private exchange: Http1Exchange | undefined;
+  private readonly parser = new ResponseParser(this);
+  private idleTimer: NodeJS.Timeout | undefined;
+  private requests = 0;
+  private closed = false;
+  private error: Error | undefined;
 
-  constructor(private readonly ctx: ExchangeContext, private readonly host: Host, connector: Connector, options: Http1PoolOptions) {
-    // idle_timeout, when set, also caps a longer Keep-Alive hint from the server.
-    const keepAlive = options.idleTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;
-    const keepAliveMax = options.idleTimeoutMs ?? DEFAULT_KEEP_ALIVE_MAX_MS;
-    // The origin only names the pool: the connect function below decides where sockets go.
-    this.pool = new Pool(`http://${hostId(host.address, host.port)}`, {
-      connections: options.maxConnections,
-      pipelining: 1,
-      keepAliveTimeout: keepAlive,
-      keepAliveMaxTimeout: keepAliveMax,
-      headersTimeout: 0, // the per-try timeout is the exchange's
-      bodyTimeout: 0,
-      ...(options.maxRequestsPerConnection ? { maxRequestsPerClient: options.maxRequestsPerConnection } : {}),
-      connect: (_opts, callback) => {
-        connector.connect(host, undefined, 'wait', (err, socket) => {
-          if (err || !socket) {
-            callback(err ?? new Error('no socket'), null);
-            return;
-          }
-          this.ready++;
-          ctx.stats.cxHttp1Total.inc();
-          socket.once('close', () => this.ready--);
-          callback(null, socket);
-        });
-      },
-    });
+  constructor(private readonly socket: Socket, private readonly pool: Http1Pool) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err) => (this.error ??= err));
+    socket.on('close', () => this.onClose());
   }
+
+  get busy(): boolean {
+    return this.exchange !== undefined;
+  }
+
+  send(exchange: Http1Exchange): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.socket.ref();
+    // A body that pushed back may have paused the socket just before its response ended.
+    if (this.socket.isPaused()) this.socket.resume();
+    this.exchange = exchange;
+    this.requests++;
+    exchange.connection = this;
+    exchange.dispatched();
+    const request = exchange.upstreamRequest;
+    const body = request.body;
+    this.parser.expect(exchange.isHead);
+    try {
+      if (body === null || (Buffer.isBuffer(body) && body.length === 0)) {
+        // content-length: 0 only where a body is expected (RFC 9110 8.6), as clients do.
+        const framing = body !== null || expectsBody(request.method) ? 'content-length: 0\r\n' : '';
+        this.socket.write(encodeRequestHead(request.method, request.path, request.authority, request.headers, REQUEST_SKIP, framing), 'latin1');
+      } else if (Buffer.isBuffer(body)) {
+        const head = encodeRequestHead(request.method, request.path, request.authority, request.headers, REQUEST_SKIP, `content-length: ${body.length}\r\n`);
+        // One write (one TLS record, one syscall) for the head and a buffered body.
+        this.socket.cork();
+        this.socket.write(head, 'latin1');
+        this.socket.write(body);
+        this.socket.uncork();
+      } else {
+        const length = request.headers['content-length'];
+        const framing = typeof length === 'string' ? `content-length: ${length}\r\n` : 'transfer-encoding: chunked\r\n';
+        this.socket.write(encodeRequestHead(request.method, request.path, request.authority, request.headers, REQUEST_SKIP, framing), 'latin1');
+        this.streamBody(body, typeof length !== 'string');
+      }
+    } catch (err) {
+      exchange.fail(toUpstreamError(err, `HTTP/1.1 to ${exchange.host.id}`));
+    }
+  }
+
+  private streamBody(body: Readable, chunked: boolean): void {
+    const socket = this.socket;
+    const exchange = this.exchange;
+    const onData = (chunk: Buffer): void => {
+      if (chunk.length === 0) return;
+      const ok = chunked ? socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1') && socket.write(chunk) && socket.write('\r\n', 'latin1') : socket.write(chunk);
+      if (!ok) {
+        body.pause();
+        socket.once('drain', () => body.resume());
+      }
+    };
+    body.on('data', onData);
+    body.once('end', () => {
+      if (chunked && this.exchange === exchange) socket.write('0\r\n\r\n', 'latin1');
+    });
+    body.once('error', (err) => exchange?.fail(toUpstreamError(err, `request body to ${exchange.host.id}`)));
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** The exchange failed or was abandoned mid-flight: the connection cannot be reused. */
+  reset(): void {
+    this.exchange = undefined;
+    this.socket.destroy();
+  }
+
+  close(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.parser.feed(chunk);
+    } catch (err) {
+      const exchange = this.exchange;
+      this.exchange = undefined;
+      this.socket.destroy();
+      exchange?.fail(toUpstreamError(err, `HTTP/1.1 from ${exchange.host.id}`));
+    }
+  }
+
+  onResponseHead(status: number, headers: HeaderMap): void {
+    this.exchange?.head(status, headers);
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    this.exchange?.data(chunk);
+  }
+
+  onResponseComplete(trailers: HeaderMap, reusable: boolean): void {
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    const max = this.pool.options.maxRequestsPerConnection;
+    const keep = reusable && !this.closed && (max === undefined || this.requests < max);
+    // Released before the caller hears of the end, so its next request can take this connection.
+    if (keep) this.pool.released(this);
+    else this.close();
+    exchange?.end(trailers);
+  }
+
+  /** Idle: unref'd (an idle pool never keeps the process alive) and closed after the keep-alive timeout. */
+  idle(): void {
+    this.socket.unref();
+    const configured = this.pool.options.idleTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;
+    const hint = this.parser.keepAliveHintMs;
+    const timeout = hint !== undefined ? Math.min(configured, Math.max(hint - KEEP_ALIVE_MARGIN_MS, 0)) : configured;
+    if (timeout <= 0) return this.close();
+    this.idleTimer = setTimeout(() => this.close(), timeout);
+    this.idleTimer.unref();
+  }
+
+  /** The peer ended its side: a close-delimited body is complete; anything else waits for 'close'. */
+  private onEnd(): void {
+    if (this.exchange && this.parser.finish()) return;
+    this.socket.destroy();
+  }
+
+  /** After the connector's own listener (upstream_cx_destroy is counted before a request fails). */
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.pool.closed(this);
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    if (exchange && !this.parser.finish()) {
+      const why = this.error ?? Object.assign(new Error('the upstream closed the connection before the response ended'), { code: 'ECONNRESET' });
+      exchange.fail(toUpstreamError(why, `HTTP/1.1 to ${exchange.host.id}`));
+    }
+  }
+}
+
+function expectsBody(method: string): boolean {
+  return method === 'POST' || method === 'PUT' || method === 'PATCH';
+}
+
+export class Http1Pool implements HostPool {
+  private connecting = 0;
+  private draining = false;
+  private destroyed = false;
+  private readonly idleConnections: Http1Connection[] = [];
+  private readonly all = new Set<Http1Connection>();
+  private readonly queue: Http1Exchange[] = [];
+
+  constructor(private readonly ctx: ExchangeContext, private readonly host: Host, private readonly connector: Connector, readonly options: Http1PoolOptions) {}
 
   /** Envoy queues a request as pending when no connection is free for it. */
   wouldQueue(): boolean {
-    return this.inflight >= this.ready;
+    return this.idleConnections.length === 0;
   }
 
   request(request: UpstreamRequest, pending: boolean): Exchange {
-    const exchange = new Http1Exchange(this.ctx, this.host, request, pending, this);
-    const headers: string[] = ['host', request.authority];
-    const src = request.headers;
-    for (const name in src) {
-      if (REQUEST_SKIP.has(name) || name.charCodeAt(0) === 58 /* ':' */) continue;
-      const value = src[name]!;
-      if (typeof value === 'string') headers.push(name, value);
-      else for (const v of value) headers.push(name, v);
+    const exchange = new Http1Exchange(this.ctx, this.host, request, pending);
+    const connection = this.idleConnections.pop();
+    if (connection) connection.send(exchange);
+    else {
+      this.queue.push(exchange);
+      this.grow();
     }
-    const body = request.body;
-    this.pool.dispatch({
-      path: request.path,
-      method: request.method,
-      headers,
-      body: body === null || (Buffer.isBuffer(body) && body.length === 0) ? null : body,
-    }, exchange);
     return exchange;
   }
 
+  /** Opens connections for queued requests, up to max_connections (the connector waits for a slot). */
+  private grow(): void {
+    while (this.queue.length > this.connecting && this.all.size + this.connecting < this.options.maxConnections) {
+      this.connecting++;
+      this.connector.connect(this.host, undefined, 'wait', (err, socket) => this.connected(err, socket));
+    }
+  }
+
+  private connected(err: Error | null, socket: Socket | null): void {
+    this.connecting--;
+    if (socket && this.destroyed) return void socket.destroy();
+    if (err || !socket) {
+      // Requests the remaining connection attempts cannot serve fail with this one's error.
+      const failure = err ?? new UpstreamError('UF', `upstream connect to ${this.host.id} failed`);
+      while (this.queue.length > this.connecting) this.queue.shift()?.fail(failure);
+      return;
+    }
+    this.ctx.stats.cxHttp1Total.inc();
+    const connection = new Http1Connection(socket, this);
+    this.all.add(connection);
+    this.released(connection);
+  }
+
+  /** A connection is free: it takes the oldest live queued request, or goes idle. */
+  released(connection: Http1Connection): void {
+    let next = this.queue.shift();
+    while (next?.settled) next = this.queue.shift(); // timed out or aborted while waiting
+    if (next) return connection.send(next);
+    if (this.draining) return connection.close();
+    this.idleConnections.push(connection);
+    connection.idle();
+  }
+
+  closed(connection: Http1Connection): void {
+    this.all.delete(connection);
+    const i = this.idleConnections.indexOf(connection);
+    if (i !== -1) this.idleConnections.splice(i, 1);
+    if (this.queue.length > 0 && !this.draining) this.grow();
+  }
+
   drain(): void {
-    void this.pool.close().catch(() => undefined);
+    this.draining = true;
+    for (const c of this.idleConnections.splice(0)) c.close();
   }
 
   async destroy(): Promise<void> {
-    await this.pool.destroy().catch(() => undefined);
+    this.draining = true;
+    this.destroyed = true;
+    for (const exchange of this.queue.splice(0)) exchange.fail(new UpstreamError('UC', `HTTP/1.1 pool to ${this.host.id} closed`));
+    for (const c of [...this.all]) c.close();
+    this.idleConnections.length = 0;
   }
 }

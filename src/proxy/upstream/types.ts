@@ -41,6 +41,11 @@ export interface UpstreamResponse {
   readonly trailers: Promise<HeaderMap>;
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
   readonly host: UpstreamHost;
+  /**
+   * The whole body when it has already arrived and `body` was never read (the codec kept it): the
+   * caller writes it with the head at once. Undefined otherwise; `body` then streams it.
+   */
+  takeCompleteBody?(): Buffer | undefined;
 }
 
 /** Envoy response flags for upstream failures, used in access logs and local replies. */

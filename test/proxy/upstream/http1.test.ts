@@ -1,4 +1,4 @@
-// HTTP/1.1 upstreams through the undici pool: keep-alive, headers, bodies, trailers, failures mapped to
+// HTTP/1.1 upstreams through the pool's own codec: keep-alive, headers, bodies, trailers, failures mapped to
 // Envoy flags, per-try timeouts and circuit breakers, against real node:http servers.
 import { createServer as createNetServer } from 'node:net';
 import type { Socket } from 'node:net';
@@ -43,8 +43,7 @@ describe('HTTP/1.1 upstream', () => {
     const c = await cluster('ka', b.port);
     for (let i = 0; i < 10; i++) {
       expect((await send(c, { path: `/${i}` })).body).toBe(`ka GET /${i}`);
-      // undici hands a socket back to the pool one event-loop turn after a response (as the next
-      // downstream request would arrive); a request issued in the same turn would open a new connection.
+      // As the next downstream request would arrive: a turn later (the connection is free before that).
       await new Promise(setImmediate);
     }
     expect(b.connections).toBe(1);
@@ -75,7 +74,9 @@ describe('HTTP/1.1 upstream', () => {
     expect(seen).not.toHaveProperty('upgrade');
     expect(seen).not.toHaveProperty('te');
     expect(seen).not.toHaveProperty('proxy-connection');
-    expect(seen.connection).toBe('keep-alive'); // the pool's own, not the caller's "close"
+    // Not the caller's "close": HTTP/1.1 is keep-alive without saying so (as Envoy sends it).
+    expect(seen).not.toHaveProperty('connection');
+    expect(seen).not.toHaveProperty('keep-alive');
     expect(response.protocol).toBe('HTTP/1.1');
     expect(response.headers['set-cookie']).toEqual(['a=1', 'b=2']);
     expect(response.headers['x-upstream']).toBe('yes');
@@ -328,5 +329,126 @@ describe('connectTcp', () => {
     expect(stat('cluster.tcp.upstream_cx_destroy')).toBe(1);
     const again = await c.connectTcp(c.chooseHost()!);
     again.destroy();
+  });
+});
+
+/** A server that answers every request on a connection with the next of `replies` (raw bytes, as given). */
+async function rawBackend(replies: ReadonlyArray<string | ((socket: Socket) => void)>) {
+  let next = 0;
+  const connections: Socket[] = [];
+  const server = createNetServer((socket: Socket) => {
+    connections.push(socket);
+    let seen = '';
+    socket.on('data', (d: Buffer) => {
+      seen += d.toString('latin1');
+      while (seen.includes('\r\n\r\n')) {
+        seen = seen.slice(seen.indexOf('\r\n\r\n') + 4);
+        const reply = replies[Math.min(next++, replies.length - 1)]!;
+        if (typeof reply === 'string') socket.write(reply);
+        else reply(socket);
+      }
+    });
+  });
+  const sockets = trackSockets(server);
+  const port = await listen(server);
+  cleanup.push(() => closeServer(server, sockets));
+  return { port, connections };
+}
+
+describe('HTTP/1.1 upstream codec on real connections', () => {
+  it('reads a body delimited by the connection close, and opens a new connection for the next request', async () => {
+    const raw = await rawBackend([(s) => s.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end')]);
+    const c = await cluster('close-delimited', raw.port);
+    expect((await send(c)).body).toBe('until the end');
+    expect((await send(c)).body).toBe('until the end');
+    expect(raw.connections).toHaveLength(2);
+  });
+
+  it('a malformed response fails with UR and the connection is not reused', async () => {
+    const raw = await rawBackend(['HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nabc', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok']);
+    const c = await cluster('malformed', raw.port);
+    const err = await failure(send(c));
+    expect(err.flag).toBe('UR');
+    expect(err.message).toMatch(/conflicting content-length/);
+    expect((await send(c)).body).toBe('ok');
+    expect(raw.connections).toHaveLength(2);
+  });
+
+  it('a head that trickles in one byte at a time is parsed (and a body that follows later is streamed)', async () => {
+    const head = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-slow: yes\r\n\r\n';
+    const raw = await rawBackend([(s) => {
+      let i = 0;
+      const drip = setInterval(() => {
+        if (i < head.length) return void s.write(head[i++]!);
+        clearInterval(drip);
+        s.write('3\r\nabc\r\n');
+        setTimeout(() => s.write('2\r\nde\r\n0\r\nx-trailer: t\r\n\r\n'), 20);
+      }, 1);
+    }]);
+    const c = await cluster('drip', raw.port);
+    const response = await c.httpRequest(request(), c.chooseHost()!);
+    expect(response.headers['x-slow']).toBe('yes');
+    expect(response.takeCompleteBody?.()).toBeUndefined(); // the body was not there with the head
+    expect(await readBody(response)).toBe('abcde');
+    expect(await response.trailers).toEqual({ 'x-trailer': 't' });
+  });
+
+  it('hands a body that arrived with its head over whole, once', async () => {
+    const raw = await rawBackend(['HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello']);
+    const c = await cluster('whole', raw.port);
+    const response = await c.httpRequest(request(), c.chooseHost()!);
+    expect(response.takeCompleteBody?.()?.toString()).toBe('hello');
+    expect(response.takeCompleteBody?.()).toBeUndefined();
+    expect(await readBody(response)).toBe(''); // the stream, if asked for afterwards, is empty
+  });
+
+  it('closes an idle connection before the server\'s Keep-Alive timeout hint', async () => {
+    const raw = await rawBackend(['HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 2\r\n\r\nok']);
+    const c = await cluster('hint', raw.port);
+    expect((await send(c)).body).toBe('ok');
+    // timeout=1 minus the one-second margin: closed at once instead of racing the server's close.
+    await eventually(() => raw.connections[0]!.destroyed || raw.connections[0]!.readableEnded);
+    expect((await send(c)).body).toBe('ok');
+    expect(raw.connections).toHaveLength(2);
+  });
+
+  it('max_requests_per_connection closes a connection after that many requests', async () => {
+    const b = await backend('maxrq');
+    const c = await cluster('maxrq', b.port, {
+      typed_extension_protocol_options: {
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+          '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+          common_http_protocol_options: { max_requests_per_connection: 2 },
+          explicit_http_config: { http_protocol_options: {} },
+        },
+      },
+    });
+    for (let i = 0; i < 5; i++) {
+      await send(c, { path: `/${i}` });
+      await new Promise(setImmediate);
+    }
+    expect(b.connections).toBe(3);
+  });
+
+  it('serves queued requests in order when max_connections is 1', async () => {
+    const b = await backend('fifo');
+    const c = await cluster('fifo', b.port, { circuit_breakers: { thresholds: [{ max_connections: 1 }] } });
+    const bodies = await Promise.all([0, 1, 2, 3].map(async (i) => (await send(c, { path: `/${i}` })).body));
+    expect(bodies).toEqual(['fifo GET /0', 'fifo GET /1', 'fifo GET /2', 'fifo GET /3']);
+    expect(b.requests.map((r) => r.url)).toEqual(['/0', '/1', '/2', '/3']);
+    expect(b.connections).toBe(1);
+  });
+
+  it('streams a request body of unknown length chunked, and a POST without a body says content-length: 0', async () => {
+    const b = await backend('post', (req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => res.end(JSON.stringify({ te: req.headers['transfer-encoding'], cl: req.headers['content-length'], body })));
+    });
+    const c = await cluster('post', b.port);
+    const streamed = JSON.parse((await send(c, { method: 'POST', body: Readable.from([Buffer.from('ab'), Buffer.from('cd')]) })).body);
+    expect(streamed).toEqual({ te: 'chunked', body: 'abcd' });
+    const empty = JSON.parse((await send(c, { method: 'POST' })).body);
+    expect(empty).toEqual({ cl: '0', body: '' });
   });
 });

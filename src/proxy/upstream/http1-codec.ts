@@ -1,0 +1,358 @@
+/**
+ * The HTTP/1.1 wire format of an upstream connection: the request head (one latin1 string, so a request
+ * without a body is one write) and an incremental response parser that slices bodies out of the socket's
+ * chunks without copying. Strict where framing is at stake (RFC 9112): obs-fold, bad field names,
+ * control characters, conflicting Content-Length values and malformed chunk sizes are protocol errors.
+ */
+import type { HeaderMap } from '../http/filter.js';
+
+/** Envoy's max_response_headers_kb default (60 KiB) plus the status line. */
+export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+const MAX_CHUNK_LINE_BYTES = 4096;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/** Field values: visible characters, SP and HTAB only (obs-text allowed); no CR, LF or NUL. */
+const INVALID_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
+const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\r\n]*)?$/;
+
+/** Hop-by-hop response headers: never handed to the caller (RFC 9110 7.6.1). */
+const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+export class Http1ProtocolError extends Error {
+  readonly code = 'HPE_UPSTREAM_PROTOCOL';
+}
+
+/** The request head as one string: request line, Host, the headers, the framing header, blank line. */
+export function encodeRequestHead(method: string, path: string, authority: string, headers: HeaderMap, skip: ReadonlySet<string>, framing: string): string {
+  if (!isToken(method, method.length)) throw new Http1ProtocolError(`invalid request method "${method}"`);
+  if (INVALID_VALUE.test(path) || path.includes(' ')) throw new Http1ProtocolError(`invalid request path "${path}"`);
+  checkValue('host', authority);
+  let head = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
+  for (const name in headers) {
+    if (skip.has(name) || name.charCodeAt(0) === 58 /* ':' */) continue;
+    if (!isToken(name, name.length)) throw new Http1ProtocolError(`invalid header name "${name}"`);
+    const value = headers[name]!;
+    if (typeof value === 'string') {
+      checkValue(name, value);
+      head += `${name}: ${value}\r\n`;
+    } else {
+      for (const v of value) {
+        checkValue(name, v);
+        head += `${name}: ${v}\r\n`;
+      }
+    }
+  }
+  return `${head}${framing}\r\n`;
+}
+
+function checkValue(name: string, value: string): void {
+  if (INVALID_VALUE.test(value)) throw new Http1ProtocolError(`header "${name}": the value has a control character (CR, LF, NUL)`);
+}
+
+/** What the parser hands to its connection. Body chunks are views of the socket's buffers. */
+export interface ResponseHandler {
+  onResponseHead(status: number, headers: HeaderMap): void;
+  onResponseBody(chunk: Buffer): void;
+  /** The response ended; `reusable` says whether the connection may carry another request. */
+  onResponseComplete(trailers: HeaderMap, reusable: boolean): void;
+}
+
+const HEAD = 0;
+const LENGTH = 1;
+const CHUNK_SIZE_LINE = 2;
+const CHUNK_DATA = 3;
+const CHUNK_DATA_END = 4;
+const TRAILERS = 5;
+const UNTIL_CLOSE = 6;
+const DONE = 7;
+
+type State = typeof HEAD | typeof LENGTH | typeof CHUNK_SIZE_LINE | typeof CHUNK_DATA | typeof CHUNK_DATA_END | typeof TRAILERS | typeof UNTIL_CLOSE | typeof DONE;
+
+/**
+ * One response at a time. `expect(head)` arms it for the next request (a HEAD request's response has no
+ * body); `feed` may throw Http1ProtocolError, after which the connection must be closed.
+ */
+export class ResponseParser {
+  private state: State = DONE;
+  /** Bytes of an unfinished head, chunk-size line or trailer block, kept as chunks (no copy per arrival). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** The last three pending bytes: a CRLFCRLF may straddle them and the next chunk. */
+  private tail: Buffer = EMPTY;
+  private remaining = 0;
+  private headRequest = false;
+  private reusable = true;
+  private trailers: HeaderMap | undefined;
+  /** The server's Keep-Alive: timeout=N hint of the last response, in ms (undefined when none). */
+  keepAliveHintMs: number | undefined;
+
+  constructor(private readonly handler: ResponseHandler) {}
+
+  expect(headRequest: boolean): void {
+    this.state = HEAD;
+    this.stash(undefined);
+    this.headRequest = headRequest;
+    this.reusable = true;
+    this.keepAliveHintMs = undefined;
+  }
+
+  /** True while a response body is read until the connection closes (no framing given). */
+  get readsUntilClose(): boolean {
+    return this.state === UNTIL_CLOSE;
+  }
+
+  get idle(): boolean {
+    return this.state === DONE;
+  }
+
+  /** The peer closed: ends a close-delimited body; anything else in flight is a truncated response. */
+  finish(): boolean {
+    if (this.state !== UNTIL_CLOSE) return false;
+    this.state = DONE;
+    this.handler.onResponseComplete({}, false);
+    return true;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.pendingBytes > 0 && this.stillIncomplete(chunk)) return;
+    const data = this.pendingBytes > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
+    this.stash(undefined);
+    let offset = 0;
+    this.trailers = undefined;
+    while (offset < data.length && this.trailers === undefined) {
+      switch (this.state) {
+        case HEAD: {
+          const end = data.indexOf(CRLFCRLF, offset);
+          if (end === -1) {
+            if (data.length - offset > MAX_RESPONSE_HEAD_BYTES) throw new Http1ProtocolError(`response headers exceed ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+            this.stash(data.subarray(offset));
+            return;
+          }
+          if (end - offset > MAX_RESPONSE_HEAD_BYTES) throw new Http1ProtocolError(`response headers exceed ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+          const head = data.toString('latin1', offset, end);
+          offset = end + 4;
+          this.parseHead(head);
+          break;
+        }
+        case LENGTH: {
+          const n = Math.min(this.remaining, data.length - offset);
+          this.remaining -= n;
+          const body = data.subarray(offset, offset + n);
+          offset += n;
+          this.handler.onResponseBody(body);
+          if (this.remaining === 0) this.complete({});
+          break;
+        }
+        case CHUNK_SIZE_LINE: {
+          const eol = data.indexOf(10, offset);
+          if (eol === -1) {
+            if (data.length - offset > MAX_CHUNK_LINE_BYTES) throw new Http1ProtocolError('chunk size line too long');
+            this.stash(data.subarray(offset));
+            return;
+          }
+          if (eol === offset || data[eol - 1] !== 13) throw new Http1ProtocolError('chunk size line not ended by CRLF');
+          const match = CHUNK_SIZE.exec(data.toString('latin1', offset, eol - 1));
+          if (!match) throw new Http1ProtocolError('invalid chunk size');
+          offset = eol + 1;
+          this.remaining = parseInt(match[1]!, 16);
+          this.state = this.remaining === 0 ? TRAILERS : CHUNK_DATA;
+          break;
+        }
+        case CHUNK_DATA: {
+          const n = Math.min(this.remaining, data.length - offset);
+          this.remaining -= n;
+          const body = data.subarray(offset, offset + n);
+          offset += n;
+          this.handler.onResponseBody(body);
+          if (this.remaining === 0) this.state = CHUNK_DATA_END;
+          break;
+        }
+        case CHUNK_DATA_END: {
+          if (data.length - offset < 2) {
+            this.stash(data.subarray(offset));
+            return;
+          }
+          if (data[offset] !== 13 || data[offset + 1] !== 10) throw new Http1ProtocolError('chunk data not followed by CRLF');
+          offset += 2;
+          this.state = CHUNK_SIZE_LINE;
+          break;
+        }
+        case TRAILERS: {
+          // Either CRLF at once (no trailers) or trailer fields up to an empty line.
+          if (data.length - offset < 2) {
+            this.stash(data.subarray(offset));
+            return;
+          }
+          if (data[offset] === 13 && data[offset + 1] === 10) {
+            offset += 2;
+            this.complete({});
+            break;
+          }
+          const end = data.indexOf(CRLFCRLF, offset);
+          if (end === -1) {
+            if (data.length - offset > MAX_RESPONSE_HEAD_BYTES) throw new Http1ProtocolError('response trailers too large');
+            this.stash(data.subarray(offset));
+            return;
+          }
+          const trailers: HeaderMap = {};
+          for (const line of fieldLines(data.toString('latin1', offset, end))) addField(trailers, line, false);
+          offset = end + 4;
+          this.complete(trailers);
+          break;
+        }
+        case UNTIL_CLOSE:
+          this.handler.onResponseBody(offset === 0 ? data : data.subarray(offset));
+          return;
+        default:
+          // Bytes with no request outstanding (or after a response that ends the connection).
+          throw new Http1ProtocolError('data received with no response expected');
+      }
+    }
+    const trailers = this.trailers;
+    if (trailers === undefined) return;
+    this.trailers = undefined;
+    // Bytes after the response were not asked for (no pipelining): the connection is not reused.
+    if (offset < data.length) this.reusable = false;
+    this.handler.onResponseComplete(trailers, this.reusable);
+  }
+
+  private stash(rest: Buffer | undefined): void {
+    this.pending = rest ? [rest] : [];
+    this.pendingBytes = rest?.length ?? 0;
+    this.tail = rest ? rest.subarray(Math.max(0, rest.length - 3)) : EMPTY;
+  }
+
+  /**
+   * A slow peer (one byte per segment) must not make the parser copy its pending bytes each time: while
+   * the awaited delimiter is not in sight, the chunk is only kept.
+   */
+  private stillIncomplete(chunk: Buffer): boolean {
+    let waiting: boolean;
+    let limit: number;
+    if (this.state === HEAD || (this.state === TRAILERS && this.pendingBytes >= 2)) {
+      waiting = Buffer.concat([this.tail, chunk]).indexOf(CRLFCRLF) === -1;
+      limit = MAX_RESPONSE_HEAD_BYTES;
+    } else if (this.state === CHUNK_SIZE_LINE) {
+      waiting = chunk.indexOf(10) === -1;
+      limit = MAX_CHUNK_LINE_BYTES;
+    } else return false;
+    if (!waiting) return false;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes > limit) throw new Http1ProtocolError(this.state === CHUNK_SIZE_LINE ? 'chunk size line too long' : `response headers exceed ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+    const joined = Buffer.concat([this.tail, chunk]);
+    this.tail = joined.subarray(Math.max(0, joined.length - 3));
+    return true;
+  }
+
+  /** The response ended inside feed(): reported once feed() has consumed what belongs to it. */
+  private complete(trailers: HeaderMap): void {
+    this.state = DONE;
+    this.trailers = trailers;
+  }
+
+  private parseHead(head: string): void {
+    const lines = fieldLines(head);
+    const match = STATUS_LINE.exec(lines[0] ?? '');
+    if (!match) throw new Http1ProtocolError(`invalid status line "${(lines[0] ?? '').slice(0, 64)}"`);
+    const http10 = match[1] === '0';
+    const status = Number(match[2]);
+    const headers: HeaderMap = {};
+    let contentLength: string | undefined;
+    let transferEncoding: string | undefined;
+    let connection: string | undefined;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const [name, value] = addField(headers, line, true);
+      if (name === 'content-length') {
+        if (contentLength !== undefined && contentLength !== value) throw new Http1ProtocolError('conflicting content-length values');
+        contentLength = value;
+      } else if (name === 'transfer-encoding') {
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+      } else if (name === 'connection') {
+        connection = connection === undefined ? value : `${connection}, ${value}`;
+      } else if (name === 'keep-alive') {
+        const hint = /timeout=(\d+)/i.exec(value);
+        if (hint) this.keepAliveHintMs = Number(hint[1]) * 1000;
+      }
+    }
+    if (status < 200) {
+      if (status === 101) throw new Http1ProtocolError('101 Switching Protocols to a request that asked for no upgrade');
+      return; // 1xx informational: the final response follows
+    }
+    const tokens = connection?.toLowerCase();
+    if (http10 ? !tokens?.includes('keep-alive') : tokens?.includes('close') === true) this.reusable = false;
+    this.handler.onResponseHead(status, headers);
+    if (this.headRequest || status === 204 || status === 304) return this.complete({});
+    if (transferEncoding !== undefined) {
+      // The last coding decides: chunked is framed; anything else runs until the connection closes.
+      const codings = transferEncoding.toLowerCase().split(',');
+      if (codings[codings.length - 1]!.trim() === 'chunked') {
+        // Content-Length beside chunked is ignored (RFC 9112 6.3), but the connection is not trusted again.
+        if (contentLength !== undefined) this.reusable = false;
+        this.state = CHUNK_SIZE_LINE;
+        return;
+      }
+      this.reusable = false;
+      this.state = UNTIL_CLOSE;
+      return;
+    }
+    if (contentLength !== undefined) {
+      const list = contentLength.split(',').map((v) => v.trim());
+      if (list.some((v) => v !== list[0]) || !/^\d{1,15}$/.test(list[0]!)) throw new Http1ProtocolError(`invalid content-length "${contentLength}"`);
+      this.remaining = Number(list[0]);
+      if (this.remaining === 0) return this.complete({});
+      this.state = LENGTH;
+      return;
+    }
+    this.reusable = false;
+    this.state = UNTIL_CLOSE;
+  }
+}
+
+/** tchar (RFC 9110 5.6.2) by character code. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+function isToken(s: string, end: number): boolean {
+  if (end === 0) return false;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Adds one "name: value" line; returns the lower-case name and trimmed value (framing headers included). */
+function addField(map: HeaderMap, line: string, skipHopByHop: boolean): [string, string] {
+  const colon = line.indexOf(':');
+  if (colon <= 0) {
+    if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) throw new Http1ProtocolError('obsolete line folding in a response header');
+    throw new Http1ProtocolError(`malformed response header line "${line.slice(0, 64)}"`);
+  }
+  if (!isToken(line, colon)) throw new Http1ProtocolError(`invalid response header name "${line.slice(0, Math.min(colon, 64))}"`);
+  // Optional whitespace around the value; control characters were refused for the whole block.
+  let from = colon + 1;
+  let to = line.length;
+  while (from < to && (line.charCodeAt(from) === 32 || line.charCodeAt(from) === 9)) from++;
+  while (to > from && (line.charCodeAt(to - 1) === 32 || line.charCodeAt(to - 1) === 9)) to--;
+  const value = line.slice(from, to);
+  const name = line.slice(0, colon).toLowerCase();
+  if (skipHopByHop && RESPONSE_SKIP.has(name)) return [name, value];
+  const prev = map[name];
+  if (prev === undefined) map[name] = value;
+  else if (Array.isArray(prev)) prev.push(value);
+  else map[name] = [prev, value];
+  return [name, value];
+}
+
+/** NUL and other controls but HTAB, or a CR/LF that is not part of a CRLF line end. */
+const INVALID_IN_BLOCK = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+
+/** The lines of a header or trailer block, after one check of the whole block for stray control characters. */
+function fieldLines(block: string): string[] {
+  if (INVALID_IN_BLOCK.test(block)) throw new Http1ProtocolError('a control character (bare CR or LF, NUL) in the response head');
+  return block.split('\r\n');
+}

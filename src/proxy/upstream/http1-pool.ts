@@ -127,6 +127,8 @@ class Http1Connection implements ResponseHandler {
   private idleTimer: NodeJS.Timeout | undefined;
   private requests = 0;
   private closed = false;
+  /** The request (body included) is all written: until then a finished response cannot free the connection. */
+  private requestWritten = true;
   private error: Error | undefined;
 
   constructor(private readonly socket: Socket, private readonly pool: Http1Pool) {
@@ -169,6 +171,7 @@ class Http1Connection implements ResponseHandler {
         const length = request.headers['content-length'];
         const framing = typeof length === 'string' ? `content-length: ${length}\r\n` : 'transfer-encoding: chunked\r\n';
         this.socket.write(encodeRequestHead(request.method, request.path, request.authority, request.headers, REQUEST_SKIP, framing), 'latin1');
+        this.requestWritten = false;
         this.streamBody(body, typeof length !== 'string');
       }
     } catch (err) {
@@ -189,7 +192,9 @@ class Http1Connection implements ResponseHandler {
     };
     body.on('data', onData);
     body.once('end', () => {
-      if (chunked && this.exchange === exchange) socket.write('0\r\n\r\n', 'latin1');
+      if (this.exchange !== exchange) return;
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      this.requestWritten = true;
     });
     body.once('error', (err) => exchange?.fail(toUpstreamError(err, `request body to ${exchange.host.id}`)));
   }
@@ -236,7 +241,8 @@ class Http1Connection implements ResponseHandler {
     const exchange = this.exchange;
     this.exchange = undefined;
     const max = this.pool.options.maxRequestsPerConnection;
-    const keep = reusable && !this.closed && (max === undefined || this.requests < max);
+    // A response that came before the request body was all sent (an early 413, say) ends the connection.
+    const keep = reusable && this.requestWritten && !this.closed && (max === undefined || this.requests < max);
     // Released before the caller hears of the end, so its next request can take this connection.
     if (keep) this.pool.released(this);
     else this.close();

@@ -412,6 +412,19 @@ describe('HTTP/1.1 upstream codec on real connections', () => {
     expect(raw.connections).toHaveLength(2);
   });
 
+  it('a response that comes before the request body is all sent does not free the connection for the next request', async () => {
+    const raw = await rawBackend(['HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok']);
+    const c = await cluster('early', raw.port);
+    const body = new Readable({ read() {} });
+    body.push(Buffer.from('part one'));
+    const first = await c.httpRequest(request({ method: 'POST', body }), c.chooseHost()!);
+    expect(first.status).toBe(413);
+    body.push(Buffer.from('part two'));
+    body.push(null);
+    expect((await send(c)).body).toBe('ok');
+    expect(raw.connections).toHaveLength(2);
+  });
+
   it('max_requests_per_connection closes a connection after that many requests', async () => {
     const b = await backend('maxrq');
     const c = await cluster('maxrq', b.port, {

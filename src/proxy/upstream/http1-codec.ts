@@ -13,6 +13,7 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const EMPTY: Buffer = Buffer.alloc(0);
 
 /** Field values: visible characters, SP and HTAB only (obs-text allowed); no CR, LF or NUL. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const INVALID_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\r\n]*)?$/;
@@ -349,6 +350,7 @@ function addField(map: HeaderMap, line: string, skipHopByHop: boolean): [string,
 }
 
 /** NUL and other controls but HTAB, or a CR/LF that is not part of a CRLF line end. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const INVALID_IN_BLOCK = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 
 /** The lines of a header or trailer block, after one check of the whole block for stray control characters. */

@@ -71,6 +71,7 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
   const prefix = `http.${config.stat_prefix}.`;
   const stats = ctx.stats;
   const retryCache = new WeakMap<Route, CompiledRetryPolicy | undefined>();
+  const byClass = new Map<string, ReturnType<typeof stats.counter>>();
   const limits = requestLimits(config, ctx.path);
   const shared: HcmShared = {
     config,
@@ -89,7 +90,12 @@ export async function createHttpConnectionManager(config: HttpConnectionManager,
       rqActive: stats.gauge(`${prefix}downstream_rq_active`),
       rqHttp1: stats.counter(`${prefix}downstream_rq_http1_total`),
       rqHttp2: stats.counter(`${prefix}downstream_rq_http2_total`),
-      rqByClass: (cls) => stats.counter(`${prefix}downstream_rq_${cls}`),
+      // Per request: the counter is looked up once per class, not by building its name each time.
+      rqByClass: (cls) => {
+        let counter = byClass.get(cls);
+        if (!counter) byClass.set(cls, (counter = stats.counter(`${prefix}downstream_rq_${cls}`)));
+        return counter;
+      },
     },
     clusterStat: (cluster, name) => stats.counter(`cluster.${cluster}.${name}`),
     retryPolicy(route: Route, vh: VirtualHost) {

@@ -198,7 +198,7 @@ export class ResponseParser {
             return;
           }
           const trailers: HeaderMap = {};
-          for (const line of fieldLines(data.toString('latin1', offset, end))) addField(trailers, line, false);
+          scanFields(data.toString('latin1', offset, end), 0, trailers, undefined);
           offset = end + 4;
           this.complete(trailers);
           break;
@@ -255,29 +255,19 @@ export class ResponseParser {
   }
 
   private parseHead(head: string): void {
-    const lines = fieldLines(head);
-    const match = STATUS_LINE.exec(lines[0] ?? '');
-    if (!match) throw new Http1ProtocolError(`invalid status line "${(lines[0] ?? '').slice(0, 64)}"`);
+    const eol = head.indexOf('\r\n');
+    const statusLine = eol === -1 ? head : head.slice(0, eol);
+    const match = STATUS_LINE.exec(statusLine);
+    if (!match) throw new Http1ProtocolError(`invalid status line "${statusLine.slice(0, 64)}"`);
     const http10 = match[1] === '0';
     const status = Number(match[2]);
     const headers: HeaderMap = {};
-    let contentLength: string | undefined;
-    let transferEncoding: string | undefined;
-    let connection: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const [name, value] = addField(headers, line, true);
-      if (name === 'content-length') {
-        if (contentLength !== undefined && contentLength !== value) throw new Http1ProtocolError('conflicting content-length values');
-        contentLength = value;
-      } else if (name === 'transfer-encoding') {
-        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
-      } else if (name === 'connection') {
-        connection = connection === undefined ? value : `${connection}, ${value}`;
-      } else if (name === 'keep-alive') {
-        const hint = /timeout=(\d+)/i.exec(value);
-        if (hint) this.keepAliveHintMs = Number(hint[1]) * 1000;
-      }
+    const framing: Framing = {};
+    if (eol !== -1) scanFields(head, eol + 2, headers, framing);
+    const { contentLength, transferEncoding, connection } = framing;
+    if (framing.keepAlive !== undefined) {
+      const hint = /timeout=(\d+)/i.exec(framing.keepAlive);
+      if (hint) this.keepAliveHintMs = Number(hint[1]) * 1000;
     }
     if (status < 200) {
       if (status === 101) throw new Http1ProtocolError('101 Switching Protocols to a request that asked for no upgrade');
@@ -326,35 +316,81 @@ function isToken(s: string, end: number): boolean {
   return true;
 }
 
-/** Adds one "name: value" line; returns the lower-case name and trimmed value (framing headers included). */
-function addField(map: HeaderMap, line: string, skipHopByHop: boolean): [string, string] {
-  const colon = line.indexOf(':');
-  if (colon <= 0) {
-    if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) throw new Http1ProtocolError('obsolete line folding in a response header');
-    throw new Http1ProtocolError(`malformed response header line "${line.slice(0, 64)}"`);
-  }
-  if (!isToken(line, colon)) throw new Http1ProtocolError(`invalid response header name "${line.slice(0, Math.min(colon, 64))}"`);
-  // Optional whitespace around the value; control characters were refused for the whole block.
-  let from = colon + 1;
-  let to = line.length;
-  while (from < to && (line.charCodeAt(from) === 32 || line.charCodeAt(from) === 9)) from++;
-  while (to > from && (line.charCodeAt(to - 1) === 32 || line.charCodeAt(to - 1) === 9)) to--;
-  const value = line.slice(from, to);
-  const name = line.slice(0, colon).toLowerCase();
-  if (skipHopByHop && RESPONSE_SKIP.has(name)) return [name, value];
-  const prev = map[name];
-  if (prev === undefined) map[name] = value;
-  else if (Array.isArray(prev)) prev.push(value);
-  else map[name] = [prev, value];
-  return [name, value];
+/** The fields that decide framing and reuse, as they were sent (repeated ones joined with ", "). */
+interface Framing {
+  contentLength?: string;
+  transferEncoding?: string;
+  connection?: string;
+  keepAlive?: string;
 }
 
-/** NUL and other controls but HTAB, or a CR/LF that is not part of a CRLF line end. */
-// eslint-disable-next-line no-control-regex -- control characters are what this looks for
-const INVALID_IN_BLOCK = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+function protocolError(message: string): never {
+  throw new Http1ProtocolError(message);
+}
 
-/** The lines of a header or trailer block, after one check of the whole block for stray control characters. */
-function fieldLines(block: string): string[] {
-  if (INVALID_IN_BLOCK.test(block)) throw new Http1ProtocolError('a control character (bare CR or LF, NUL) in the response head');
-  return block.split('\r\n');
+/**
+ * Reads the "name: value" lines of a head or trailer block (CRLF between lines, none after the last) into
+ * `map` in one pass over the characters: tchar names (no whitespace before the colon, no obs-fold),
+ * optional whitespace around values, and no control character but HTAB (so no bare CR or LF, no NUL).
+ * With `framing`, the hop-by-hop fields are kept there instead of in the map.
+ */
+function scanFields(block: string, start: number, map: HeaderMap, framing: Framing | undefined): void {
+  const end = block.length;
+  let i = start;
+  while (i < end) {
+    const lineStart = i;
+    let c = block.charCodeAt(i);
+    if (c === 32 || c === 9) protocolError('obsolete line folding in a response header');
+    let upper = false;
+    while (i < end && (c = block.charCodeAt(i)) !== 58 /* ':' */) {
+      if (c > 127 || TCHAR[c] === 0) {
+        if (c === 13 || c === 10) protocolError(`malformed response header line "${block.slice(lineStart, i).slice(0, 64)}"`);
+        protocolError(`invalid response header name "${block.slice(lineStart, Math.min(i + 1, lineStart + 64))}"`);
+      }
+      if (c >= 65 && c <= 90) upper = true;
+      i++;
+    }
+    if (i === end || i === lineStart) protocolError(`malformed response header line "${block.slice(lineStart, lineStart + 64)}"`);
+    const colon = i++;
+    while (i < end && ((c = block.charCodeAt(i)) === 32 || c === 9)) i++;
+    const valueStart = i;
+    let valueEnd = i;
+    while (i < end) {
+      c = block.charCodeAt(i);
+      if (c === 13 && block.charCodeAt(i + 1) === 10) break;
+      if ((c < 32 && c !== 9) || c === 127) protocolError('a control character (bare CR or LF, NUL) in a response header');
+      i++;
+      if (c !== 32 && c !== 9) valueEnd = i;
+    }
+    const raw = block.slice(lineStart, colon);
+    const name = upper ? raw.toLowerCase() : raw;
+    const value = block.slice(valueStart, valueEnd);
+    i += 2;
+    if (framing && recordFraming(framing, name, value)) continue;
+    const prev = map[name];
+    if (prev === undefined) map[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else map[name] = [prev, value];
+  }
+}
+
+/** Notes a framing field; true for the hop-by-hop ones, which stay out of the caller's map. */
+function recordFraming(framing: Framing, name: string, value: string): boolean {
+  switch (name) {
+    case 'content-length':
+      if (framing.contentLength !== undefined && framing.contentLength !== value) protocolError('conflicting content-length values');
+      framing.contentLength = value;
+      return false;
+    case 'transfer-encoding':
+      framing.transferEncoding = framing.transferEncoding === undefined ? value : `${framing.transferEncoding}, ${value}`;
+      return true;
+    case 'connection':
+      framing.connection = framing.connection === undefined ? value : `${framing.connection}, ${value}`;
+      return true;
+    case 'keep-alive':
+      framing.keepAlive = value;
+      return true;
+    default:
+      return RESPONSE_SKIP.has(name);
+  }
 }

@@ -7,13 +7,15 @@
  *   S2  seed 003: wrk -> HTTP -> Isthmus VM proxy -> mTLS (SNI outbound_.80_._.frontend...) -> east-west gateway (SNI
  *       passthrough) -> nginx with ssl_verify_client
  *   S3  seed 003's REST -> gRPC transcoding through the Isthmus VM proxy to a grpc-js server (and gRPC direct / through)
+ *   node-floor (S1 only): bench/node-floor.ts in both roles, the Node.js floor for an HTTP gateway (a reference row)
  *
  * Certificates come from `isthmus ca`; every server is started here and stopped at the end. Needs `npm run build`
  * (the script does it). Options: --skip-controlplane, --only S0,S1,..., --duration <s>, --warmup <s>, --connections <n>,
  * --workers 1,2 (S1 and S2 with each worker count: nginx worker_processes, HAProxy nbthread, isthmus --concurrency),
- * --impl isthmus,nginx,haproxy (which gateways S1/S2 run), --isthmus-arg <arg> (repeatable, appended to every
+ * --impl isthmus,node-floor,nginx,haproxy (which gateways S1/S2 run), --isthmus-arg <arg> (repeatable, appended to every
  * `isthmus proxy` command line, for A/B runs), --cpu-prof <dir> (run the Isthmus proxies under node --cpu-prof,
- * profiles written there on exit).
+ * profiles written there on exit). Runs with --only, --impl, --cpu-prof, --isthmus-arg or ISTHMUS_BENCH_CLI write their
+ * table under $TMPDIR/isthmus-bench-results instead of bench/results (which keeps complete runs only).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -35,6 +37,7 @@ const PAGE = join(ROOT, 'examples', 'multicloud', 'lambda', 'hello-world.html');
 const DESCRIPTOR = join(ROOT, 'examples', 'vm', 'fortune-teller', 'fortune.pb');
 const FORTUNE_SERVER = join(ROOT, 'dist', 'bench', 'bench', 'fortune-server.js');
 const CONTROLPLANE = join(ROOT, 'dist', 'bench', 'bench', 'controlplane.js');
+const NODE_FLOOR = join(ROOT, 'dist', 'bench', 'bench', 'node-floor.js');
 /** [check, Debian package]: a command on PATH, or a file that must exist. */
 const TOOLS = [['nginx', 'nginx'], [peers.NGINX_STREAM_MODULE, 'libnginx-mod-stream'], ['haproxy', 'haproxy'], ['wrk', 'wrk'], ['h2load', 'nghttp2-client']] as const;
 
@@ -46,7 +49,7 @@ const ONLY = new Set((opt('--only') ?? 'S0,S1,S2,S3').split(','));
 const LOAD: LoadOptions = { durationS: Number(opt('--duration') ?? 10), warmupS: Number(opt('--warmup') ?? 2), connections: Number(opt('--connections') ?? 50), threads: 1 };
 const CPU_PROF = opt('--cpu-prof');
 const WORKERS = (opt('--workers') ?? '1,2').split(',').map(Number);
-const IMPLS = (opt('--impl') ?? 'isthmus,nginx,haproxy').split(',') as Array<'isthmus' | 'nginx' | 'haproxy'>;
+const IMPLS = (opt('--impl') ?? 'isthmus,node-floor,nginx,haproxy').split(',') as Array<'isthmus' | 'node-floor' | 'nginx' | 'haproxy'>;
 const ISTHMUS_ARGS = argv.flatMap((a, i) => (a === '--isthmus-arg' && argv[i + 1] !== undefined ? [argv[i + 1] as string] : []));
 if (WORKERS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--workers ${opt('--workers')}: give worker counts like 1,2`);
 
@@ -137,6 +140,11 @@ async function isthmus(name: string, yaml: string, ports: readonly number[], wor
     if (Date.now() > deadline) throw new Error(`${name}: not ready after 60 s; see ${proc.log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The Node.js floor (node-floor.ts): one process, whatever the worker count. */
+function nodeFloor(name: string, args: readonly string[], port: number): Promise<Proc> {
+  return start(name, process.execPath, [NODE_FLOOR, '--listen', String(port), ...args], [port]);
 }
 
 function nginx(name: string, conf: string, ports: readonly number[]): Promise<Proc> {
@@ -235,7 +243,7 @@ async function measure(scenario: string, impl: string, roles: readonly Role[], l
   };
   const result = await load(during);
   const per = roles.map((r) => ({ role: r.role, rssMB: peakRssMB(r.pids()), cpuUsPerReq: ((cpu1.get(r.role) ?? NaN) - (cpu0.get(r.role) ?? NaN)) * 1e6 / result.requests }));
-  const row: Row = { scenario, impl, workers, tool, load: result, rssMB: per.reduce((a, p) => a + p.rssMB, 0), cpuUsPerReq: per.reduce((a, p) => a + p.cpuUsPerReq, 0), roles: per, peer: impl !== 'isthmus' && impl !== 'direct' };
+  const row: Row = { scenario, impl, workers, tool, load: result, rssMB: per.reduce((a, p) => a + p.rssMB, 0), cpuUsPerReq: per.reduce((a, p) => a + p.cpuUsPerReq, 0), roles: per, peer: impl === 'nginx' || impl === 'haproxy' };
   rows.push(row);
   console.log(`  ${scenario} ${impl.padEnd(8)} x${workers} ${fmt(result.rps, 0).padStart(7)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms  RSS ${fmt(row.rssMB, 0)} MB  CPU ${fmt(row.cpuUsPerReq, 0)} us/req${result.errors ? `  ERRORS ${result.errors}` : ''}`);
 }
@@ -252,10 +260,16 @@ async function s0(pki: Pki, albPort: number, alb: Proc): Promise<void> {
 async function s1(pki: Pki, albPort: number): Promise<void> {
   console.log('S1 seed 000: wrk -> HTTP -> egress -> mTLS -> ingress (MUTUAL) -> TLS -> upstream');
   for (const workers of WORKERS) for (const impl of IMPLS) {
+    if (impl === 'node-floor' && workers !== WORKERS[0]) continue; // single process: one row is enough
     const [egressPort, ingressPort] = [await freePort(), await freePort()];
     let ingress: Proc;
     let egress: Proc;
-    if (impl === 'isthmus') {
+    if (impl === 'node-floor') {
+      ingress = await nodeFloor('node-floor-ingress', ['--server-tls', `${pki.ingress.cert},${pki.ingress.key},${pki.egress.ca}`, '--upstream', String(albPort),
+        '--upstream-ca', pki.alb.ca, '--sni', peers.ALB_HOST, '--host', peers.LAMBDA_HOST], ingressPort);
+      egress = await nodeFloor('node-floor-egress', ['--upstream', String(ingressPort), '--upstream-ca', pki.ingress.ca, '--sni', peers.LAMBDA_HOST,
+        '--host', peers.LAMBDA_HOST, '--client-cert', `${pki.egress.cert},${pki.egress.key}`], egressPort);
+    } else if (impl === 'isthmus') {
       ingress = await isthmus(`isthmus-ingress-x${workers}`, peers.isthmusIngress(ingressPort, albPort, pki), [ingressPort], workers);
       egress = await isthmus(`isthmus-egress-x${workers}`, peers.isthmusEgress(egressPort, ingressPort, pki), [egressPort], workers);
     } else if (impl === 'nginx') {
@@ -280,6 +294,7 @@ async function s1(pki: Pki, albPort: number): Promise<void> {
 async function s2(pki: Pki, frontendPort: number): Promise<void> {
   console.log('S2 seed 003: wrk -> HTTP -> Isthmus VM proxy -> mTLS (SNI outbound_.80_...) -> east-west (SNI passthrough) -> nginx mTLS');
   for (const workers of WORKERS) for (const impl of IMPLS) {
+    if (impl === 'node-floor') continue; // S1 only: a reference for HTTP gateways
     const [ewPort, vmPort, unusedGrpc] = [await freePort(), await freePort(), await freePort()];
     const ew = impl === 'isthmus' ? await isthmus(`isthmus-eastwest-x${workers}`, peers.isthmusEastWest(ewPort, frontendPort), [ewPort], workers)
       : impl === 'nginx' ? await nginx(`nginx-eastwest-x${workers}`, peers.nginxEastWest(work, ewPort, frontendPort, workers), [ewPort])
@@ -371,9 +386,12 @@ function controlPlaneSummary(): string[] {
   return ['', `## Control plane (from ${latest.slice(ROOT.length + 1)}, selected rows)`, '', body.find((l) => l.startsWith('| scenario')) ?? '', '|---|---|---|---|---|', ...body.filter((l) => keep.test(l))];
 }
 
+/** A run of some scenarios, gateways or an A/B or profiling run: its results stay out of bench/results. */
+const PARTIAL = ['--only', '--impl', '--cpu-prof', '--isthmus-arg'].some((o) => argv.includes(o)) || process.env.ISTHMUS_BENCH_CLI !== undefined;
+
 function write(): string {
   const date = new Date().toISOString();
-  const dir = join(ROOT, 'bench', 'results');
+  const dir = PARTIAL ? join(os.tmpdir(), 'isthmus-bench-results') : join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   // A second run on the same day gets its own file (the time of day appended).
   const day = join(dir, `dataplane-${date.slice(0, 10)}`);
@@ -394,6 +412,9 @@ function write(): string {
     '  CPU us/req: user + system CPU of those processes (and their workers) during the measured run, per request.',
     '- S2: the VM proxy is Isthmus in all three rows; only the east-west gateway changes. Its ALPN list is the seed\'s plus http/1.1,',
     '  which nginx needs to accept the handshake. "vs direct" for S1 and S2 is against S0 (TLS to the same nginx page).',
+    '- node-floor (S1, a reference, not a peer): bench/node-floor.ts in both gateway roles, the least JavaScript a Node.js',
+    '  HTTP/1.1 forwarder can run per request (raw net/tls sockets, no routing, validation or stats): what any gateway built on',
+    '  Node.js can at best reach on this machine.',
     '',
     ...table(),
     ...controlPlaneSummary(),

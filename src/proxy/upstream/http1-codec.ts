@@ -104,10 +104,6 @@ export class ResponseParser {
     return this.state === UNTIL_CLOSE;
   }
 
-  get idle(): boolean {
-    return this.state === DONE;
-  }
-
   /** The peer closed: ends a close-delimited body; anything else in flight is a truncated response. */
   finish(): boolean {
     if (this.state !== UNTIL_CLOSE) return false;

@@ -138,10 +138,6 @@ class Http1Connection implements ResponseHandler {
     socket.on('close', () => this.onClose());
   }
 
-  get busy(): boolean {
-    return this.exchange !== undefined;
-  }
-
   send(exchange: Http1Exchange): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
@@ -184,7 +180,15 @@ class Http1Connection implements ResponseHandler {
     const exchange = this.exchange;
     const onData = (chunk: Buffer): void => {
       if (chunk.length === 0) return;
-      const ok = chunked ? socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1') && socket.write(chunk) && socket.write('\r\n', 'latin1') : socket.write(chunk);
+      let ok: boolean;
+      if (chunked) {
+        // All three parts always go out (one writev); back-pressure is read from the last.
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunk);
+        ok = socket.write('\r\n', 'latin1');
+        socket.uncork();
+      } else ok = socket.write(chunk);
       if (!ok) {
         body.pause();
         socket.once('drain', () => body.resume());

@@ -1,5 +1,6 @@
 // HTTP/1.1 upstreams through the pool's own codec: keep-alive, headers, bodies, trailers, failures mapped to
 // Envoy flags, per-try timeouts and circuit breakers, against real node:http servers.
+import { createHash } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -410,6 +411,25 @@ describe('HTTP/1.1 upstream codec on real connections', () => {
     await eventually(() => raw.connections[0]!.destroyed || raw.connections[0]!.readableEnded);
     expect((await send(c)).body).toBe('ok');
     expect(raw.connections).toHaveLength(2);
+  });
+
+  it('streams a large chunked request body intact through socket back-pressure', async () => {
+    const b = await backend('big', (req, res) => {
+      const hash = createHash('sha256');
+      let length = 0;
+      req.pause(); // a slow reader: the proxy's writes fill the socket and must wait for 'drain'
+      setTimeout(() => {
+        req.on('data', (d: Buffer) => { hash.update(d); length += d.length; });
+        req.resume();
+      }, 50);
+      req.on('end', () => res.end(JSON.stringify({ length, sha: hash.digest('hex'), te: req.headers['transfer-encoding'] })));
+    });
+    const c = await cluster('big', b.port);
+    const chunks = Array.from({ length: 64 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    const expected = createHash('sha256');
+    for (const chunk of chunks) expected.update(chunk);
+    const seen = JSON.parse((await send(c, { method: 'POST', body: Readable.from(chunks) })).body);
+    expect(seen).toEqual({ length: 64 * 64 * 1024, sha: expected.digest('hex'), te: 'chunked' });
   });
 
   it('a response that comes before the request body is all sent does not free the connection for the next request', async () => {

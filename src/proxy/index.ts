@@ -11,6 +11,6 @@ export type { XdsBootstrapOptions } from './xds-client/bootstrap.js';
 export { envoyXdsCodec } from './xds-client/codec.js';
 export { WorkloadCertificateManager } from './tls/workload-certificate.js';
 export type { WorkloadCertificateOptions } from './tls/workload-certificate.js';
-export { TraceRecorder, diagnoseTrace } from './trace/index.js';
+export { TraceRecorder, TRACE_HEADER, diagnoseTrace } from './trace/index.js';
 export type { TraceEntry, TraceQuery, TlsDetails, CertificateSummary, TraceHop, TraceDiagnosis, TraceFailure, FailureReason } from './trace/index.js';
 export { ProxyPrimary, runWorker, WORKER_INDEX_ENV } from './concurrency/index.js';

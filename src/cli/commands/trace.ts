@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Command } from 'commander';
 import { IsthmusError, formatTable, parseDuration } from '../../common/index.js';
 import { ManagementClient, parsePortMap } from '../../controlplane/index.js';
-import { diagnoseTrace } from '../../proxy/index.js';
+import { TRACE_HEADER, diagnoseTrace } from '../../proxy/index.js';
 import type { TraceDiagnosis, TraceEntry, TraceHop } from '../../proxy/index.js';
 import { action, collect, emit } from '../action.js';
 import { readContexts, resolveControlPlane } from './contexts.js';
@@ -199,6 +199,8 @@ export function registerTraceCommand(program: Command): void {
       }
       const requestId = randomUUID();
       headers['x-request-id'] = requestId;
+      // Every proxy on the path records a marked request, however many successes it samples out.
+      headers[TRACE_HEADER] = '1';
       const all = await allProxies(cmd);
       const from = findWorkload(all, opts.from);
       const sinceMs = Date.now();

@@ -51,12 +51,13 @@ export class MergedTrace extends TraceRecorder {
     this.inner = new TraceRecorder({ maxEntries: 0 });
   }
 
-  load(perWorker: ReadonlyArray<{ readonly entries: readonly TraceEntry[]; readonly recorded: number }>): void {
+  load(perWorker: ReadonlyArray<{ readonly entries: readonly TraceEntry[]; readonly recorded: number; readonly sampledOut: number }>): void {
     const inner = new TraceRecorder({ maxEntries: this.perWorkerEntries * this.workers, maxBytes: DEFAULT_TRACE_BYTES * this.workers });
     const all = perWorker.flatMap((w) => w.entries).sort((a, b) => a.startMs - b.startMs);
     for (const e of all) inner.record(e);
     this.inner = inner;
     this.recorded = perWorker.reduce((n, w) => n + w.recorded, 0);
+    this.sampledOut = perWorker.reduce((n, w) => n + w.sampledOut, 0);
   }
 
   override get size(): number {

@@ -32,7 +32,7 @@ export type PrimaryMessage =
 export interface ApplyReply { readonly error?: string; readonly names: ResourceNames }
 export interface StatsReply { readonly samples: readonly StatSample[] }
 export interface ViewReply { readonly configDump?: object; readonly clusters?: AdminClusterInfo[]; readonly listeners?: AdminListenerInfo[] }
-export interface TraceReply { readonly entries: readonly TraceEntry[]; readonly recorded: number }
+export interface TraceReply { readonly entries: readonly TraceEntry[]; readonly recorded: number; readonly sampledOut: number }
 
 export type WorkerMessage =
   /** The worker's server started (static listeners listening): it can take config and traffic. */

@@ -52,7 +52,7 @@ export async function runWorker(server: ProxyServer, logger: Logger | undefined)
         send({ kind: 'reply', id: m.id, body: view(server, m.parts) });
         break;
       case 'trace':
-        send({ kind: 'reply', id: m.id, body: { entries: server.trace.query(), recorded: server.trace.recorded } satisfies TraceReply });
+        send({ kind: 'reply', id: m.id, body: { entries: server.trace.query(), recorded: server.trace.recorded, sampledOut: server.trace.sampledOut } satisfies TraceReply });
         break;
     }
   });

@@ -22,6 +22,7 @@ import { backOffMs } from './retry.js';
 import type { MatchedRoute } from './route-table.js';
 import { statusClass } from '../stats.js';
 import type { TlsDetails } from '../trace/index.js';
+import { TRACE_HEADER } from '../trace/index.js';
 
 type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -533,7 +534,8 @@ export class ActiveStream implements StreamInfo {
     if (this.status > 0) stats.rqByClass(statusClass(this.status)).inc();
     if (!this.res.writableFinished && !this.responseFlags.includes('UR')) this.responseFlags.push('DC');
     const endNs = process.hrtime.bigint();
-    if (this.shared.trace?.enabled) this.recordTrace(endNs);
+    const trace = this.shared.trace;
+    if (trace?.enabled && trace.wantsHttp(this.status === 0 || this.status >= 400 || this.responseFlags.length > 0, this.head.headers[TRACE_HEADER] !== undefined)) this.recordTrace(endNs);
     if (this.shared.accessLoggers.length === 0) return;
     const requestHeaders = (name: string): string | undefined => {
       if (name === ':method') return this.head.method;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TraceRecorder } from '../../../src/proxy/trace/index.js';
 import type { TraceEntry } from '../../../src/proxy/trace/index.js';
 
@@ -23,6 +23,23 @@ describe('trace recorder', () => {
     expect(r.query().map((e) => e.requestId)).toEqual(['id-7', 'id-8', 'id-9']);
     expect(r.query({ requestId: 'id-8' })).toHaveLength(1);
     expect(r.query({ requestId: 'id-2' })).toEqual([]);
+  });
+
+  it('samples successful HTTP streams per second but keeps every failure and every marked request', () => {
+    const r = new TraceRecorder({ maxEntries: 100, successesPerSecond: 3 });
+    const now = vi.spyOn(Date, 'now').mockReturnValue(5_000_000);
+    try {
+      const kept = Array.from({ length: 10 }, () => r.wantsHttp(false, false));
+      expect(kept).toEqual([true, true, true, false, false, false, false, false, false, false]);
+      expect(r.sampledOut).toBe(7);
+      expect(r.wantsHttp(true, false)).toBe(true); // a failure, over the budget
+      expect(r.wantsHttp(false, true)).toBe(true); // isthmus trace's request, over the budget
+      now.mockReturnValue(5_001_000); // the next second: a fresh budget
+      expect(r.wantsHttp(false, false)).toBe(true);
+      expect(new TraceRecorder({ maxEntries: 0 }).wantsHttp(true, true)).toBe(false);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('stays under its byte bound, dropping the oldest entries', () => {

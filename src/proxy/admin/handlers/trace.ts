@@ -33,6 +33,6 @@ export const traceHandler: AdminHandler = {
       ...(kind ? { kind } : {}),
       ...(limit !== undefined ? { limit } : {}),
     });
-    return json(200, { recorded: recorder.recorded, held: recorder.size, max_entries: recorder.maxEntries, entries });
+    return json(200, { recorded: recorder.recorded, sampled_out: recorder.sampledOut, held: recorder.size, max_entries: recorder.maxEntries, entries });
   },
 };

@@ -50,10 +50,10 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export class ActiveStream implements StreamInfo {
   bufferRequestBody = false;
   bufferResponseBody = false;
-  readonly filterState = new Map<string, unknown>();
   readonly downstreamProtocol: 'HTTP/1.1' | 'HTTP/2' | 'HTTP/1.0';
 
-  private readonly startTime = new Date();
+  /** Epoch ms; the access log's Date is made only when there is an access log. */
+  private readonly startMs = Date.now();
   private readonly startNs = process.hrtime.bigint();
   private readonly head: RequestHead;
   private readonly originalHeaders: HeaderMap;
@@ -91,7 +91,10 @@ export class ActiveStream implements StreamInfo {
     this.external = shared.config.use_remote_address === true && !shared.isInternal(conn.remoteAddress);
     if (this.external) removeInternalHeaders(headers, shared.routeConfig.internal_only_headers);
     forwardClientCert(headers, shared.config, conn);
-    this.originalHeaders = { ...headers };
+    // Filters may change the request headers; the access log still reads them as received. Without
+    // filters nothing but the connection manager's own headers change, so no copy is kept.
+    this.filters = shared.filterFactories.map((create) => create());
+    this.originalHeaders = this.filters.length > 0 ? { ...headers } : headers;
     // An absolute-form target (a client using us as its HTTP proxy) names the authority; it goes upstream in origin form.
     const absolute = this.downstreamProtocol === 'HTTP/2' ? undefined : parseAbsoluteTarget(req.url);
     this.absolutePathRejected = absolute !== undefined && shared.config.http_protocol_options?.allow_absolute_url === false;
@@ -104,7 +107,13 @@ export class ActiveStream implements StreamInfo {
       headers,
     };
     this.grpc = (firstValue(headers['content-type']) ?? '').startsWith('application/grpc');
-    this.filters = shared.filterFactories.map((create) => create());
+  }
+
+  private filterStateMap: Map<string, unknown> | undefined;
+
+  /** Per-stream state filters share (RBAC's decision, for the access log); made on first use. */
+  get filterState(): Map<string, unknown> {
+    return (this.filterStateMap ??= new Map());
   }
 
   /** The request body as the upstream reads it, counting bytes for the access log on the way. */
@@ -263,11 +272,12 @@ export class ActiveStream implements StreamInfo {
     }
     const deadline = routeTimeout > 0 ? Date.now() + routeTimeout : Infinity;
     const canRetry = retry !== undefined && !(body instanceof Readable);
-    const tried = new Set<UpstreamHost>();
+    // Hosts already tried, for retries to prefer others (made only when a retry can happen).
+    const tried = canRetry ? new Set<UpstreamHost>() : undefined;
     for (let attempt = 0; ; attempt++) {
       const host = cluster.chooseHost(tried);
       if (!host) return this.localReply({ status: 503, body: 'no healthy upstream', responseFlag: 'UH' }, 'no_healthy_upstream');
-      tried.add(host);
+      tried?.add(host);
       if (action.auto_host_rewrite && host.hostname) authority = host.hostname;
       this.upstreamHost = host;
       const remaining = deadline - Date.now();
@@ -507,7 +517,7 @@ export class ActiveStream implements StreamInfo {
   private recordTrace(endNs: bigint): void {
     this.shared.trace?.recordHttp({
       conn: this.conn,
-      startMs: this.startTime.getTime(),
+      startMs: this.startMs,
       durationMs: Number((endNs - this.startNs) / 1_000_000n),
       requestId: firstValue(this.head.headers['x-request-id']),
       authority: this.head.authority,
@@ -545,7 +555,7 @@ export class ActiveStream implements StreamInfo {
       return firstValue(this.head.headers[name] ?? this.originalHeaders[name]);
     };
     const entry = {
-      startTime: this.startTime,
+      startTime: new Date(this.startMs),
       durationMs: Number((endNs - this.startNs) / 1_000_000n),
       ...(this.responseStartNs ? { responseDurationMs: Number((this.responseStartNs - this.startNs) / 1_000_000n) } : {}),
       protocol: this.downstreamProtocol,

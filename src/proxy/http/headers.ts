@@ -25,8 +25,9 @@ export function forwardableHeaders(headers: Record<string, string | string[] | u
  * append_action variants; then removals. Returns nothing: the map is changed in place.
  */
 export function applyHeaderMutations(headers: HeaderMap, add: HeaderValueOption[] | undefined, remove: string[] | undefined, vars: (name: string) => string | undefined): void {
-  for (const name of remove ?? []) delete headers[name.toLowerCase()];
-  for (const option of add ?? []) {
+  if (remove) for (const name of remove) delete headers[name.toLowerCase()];
+  if (add === undefined) return; // the common case, per request and level: nothing to do, nothing allocated
+  for (const option of add) {
     const key = option.header.key.toLowerCase();
     const value = substitute(option.header.value ?? '', vars);
     if (value === '' && !option.keep_empty_value) continue;

@@ -125,6 +125,9 @@ class Http1Connection implements ResponseHandler {
   private exchange: Http1Exchange | undefined;
   private readonly parser = new ResponseParser(this);
   private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimeoutMs = 0;
+  /** Between requests (the idle timer only closes an idle connection). */
+  private idling = false;
   private requests = 0;
   private closed = false;
   /** The request (body included) is all written: until then a finished response cannot free the connection. */
@@ -139,8 +142,7 @@ class Http1Connection implements ResponseHandler {
   }
 
   send(exchange: Http1Exchange): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idling = false;
     this.socket.ref();
     // A body that pushed back may have paused the socket just before its response ended.
     if (this.socket.isPaused()) this.socket.resume();
@@ -253,15 +255,30 @@ class Http1Connection implements ResponseHandler {
     exchange?.end(trailers);
   }
 
-  /** Idle: unref'd (an idle pool never keeps the process alive) and closed after the keep-alive timeout. */
+  /**
+   * Idle: unref'd (an idle pool never keeps the process alive) and closed after the keep-alive timeout.
+   * The connection's one timer is re-armed (refresh) rather than made anew for every idle period.
+   */
   idle(): void {
     this.socket.unref();
     const configured = this.pool.options.idleTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;
     const hint = this.parser.keepAliveHintMs;
     const timeout = hint !== undefined ? Math.min(configured, Math.max(hint - KEEP_ALIVE_MARGIN_MS, 0)) : configured;
     if (timeout <= 0) return this.close();
-    this.idleTimer = setTimeout(() => this.close(), timeout);
+    this.idling = true;
+    if (this.idleTimer && this.idleTimeoutMs === timeout) {
+      this.idleTimer.refresh();
+      return;
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimeoutMs = timeout;
+    this.idleTimer = setTimeout(() => this.idleExpired(), timeout);
     this.idleTimer.unref();
+  }
+
+  /** The timer may fire for an idle period that already ended (it is only re-armed, never cleared, while busy). */
+  private idleExpired(): void {
+    if (this.idling) this.close();
   }
 
   /** The peer ended its side: a close-delimited body is complete; anything else waits for 'close'. */

@@ -133,15 +133,10 @@ export class ResponseParser {
           this.parseHead(head);
           break;
         }
-        case LENGTH: {
-          const n = Math.min(this.remaining, data.length - offset);
-          this.remaining -= n;
-          const body = data.subarray(offset, offset + n);
-          offset += n;
-          this.handler.onResponseBody(body);
+        case LENGTH:
+          offset = this.body(data, offset);
           if (this.remaining === 0) this.complete({});
           break;
-        }
         case CHUNK_SIZE_LINE: {
           const eol = data.indexOf(10, offset);
           if (eol === -1) {
@@ -157,15 +152,10 @@ export class ResponseParser {
           this.state = this.remaining === 0 ? TRAILERS : CHUNK_DATA;
           break;
         }
-        case CHUNK_DATA: {
-          const n = Math.min(this.remaining, data.length - offset);
-          this.remaining -= n;
-          const body = data.subarray(offset, offset + n);
-          offset += n;
-          this.handler.onResponseBody(body);
+        case CHUNK_DATA:
+          offset = this.body(data, offset);
           if (this.remaining === 0) this.state = CHUNK_DATA_END;
           break;
-        }
         case CHUNK_DATA_END: {
           if (data.length - offset < 2) {
             this.stash(data.subarray(offset));
@@ -213,6 +203,14 @@ export class ResponseParser {
     // Bytes after the response were not asked for (no pipelining): the connection is not reused.
     if (offset < data.length) this.reusable = false;
     this.handler.onResponseComplete(trailers, this.reusable);
+  }
+
+  /** Hands over what `data` holds of the `remaining` body bytes (a view, not a copy); returns the new offset. */
+  private body(data: Buffer, offset: number): number {
+    const n = Math.min(this.remaining, data.length - offset);
+    this.remaining -= n;
+    this.handler.onResponseBody(data.subarray(offset, offset + n));
+    return offset + n;
   }
 
   private stash(rest: Buffer | undefined): void {

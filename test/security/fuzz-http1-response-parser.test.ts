@@ -36,7 +36,7 @@ function serialize(m: Model): Buffer {
   for (const [n, v] of m.fields) head += `${n}: ${v}\r\n`;
   if (m.framing === 'length') head += `content-length: ${m.body.length}\r\n`;
   if (m.framing === 'chunked') head += 'transfer-encoding: chunked\r\n';
-  const parts = [Buffer.from(`${head}\r\n`, 'latin1')];
+  const parts: Buffer[] = [Buffer.from(`${head}\r\n`, 'latin1')];
   if (m.framing !== 'chunked') return Buffer.concat([...parts, m.body]);
   let offset = 0;
   let i = 0;

@@ -72,7 +72,7 @@ class Http1Exchange extends Exchange {
   get body(): Readable {
     if (!this.stream) {
       this.stream = new Http1Body(this);
-      if (this.taken) this.stream.push(null);
+      // After takeCompleteBody, early is empty and ended is set: the stream is empty and ended.
       for (const chunk of this.early ?? []) this.stream.push(chunk);
       this.early = undefined;
       if (this.ended) this.stream.push(null);

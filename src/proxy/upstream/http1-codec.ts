@@ -267,6 +267,13 @@ export class ResponseParser {
       if (status === 101) throw new Http1ProtocolError('101 Switching Protocols to a request that asked for no upgrade');
       return; // 1xx informational: the final response follows
     }
+    // Fields the Connection header names are hop-by-hop too (RFC 9110 7.6.1); Content-Length is not ours to drop.
+    if (connection !== undefined) {
+      for (const token of connection.toLowerCase().split(',')) {
+        const name = token.trim();
+        if (name !== 'content-length') delete headers[name];
+      }
+    }
     const tokens = connection?.toLowerCase();
     if (http10 ? !tokens?.includes('keep-alive') : tokens?.includes('close') === true) this.reusable = false;
     this.handler.onResponseHead(status, headers);

@@ -48,6 +48,12 @@ describe('HTTP/1.1 response parser', () => {
     expect(r.headers).toEqual({ 'content-length': '5', 'set-cookie': ['a=1', 'b=2'], 'x-pad': 'v' });
   });
 
+  it('drops the fields the Connection header names, as hop-by-hop', () => {
+    const r = parseBoth('HTTP/1.1 200 OK\r\nConnection: x-hop, keep-alive\r\nX-Hop: secret\r\nX-End: kept\r\ncontent-length: 0\r\n\r\n');
+    expect(r.headers).toEqual({ 'x-end': 'kept', 'content-length': '0' });
+    expect(r.reusable).toBe(true);
+  });
+
   it('decodes chunked bodies with extensions and trailers', () => {
     const r = parseBoth('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\ngrpc-status: 0\r\nx-t: 1\r\n\r\n');
     expect(r).toMatchObject({ body: 'hello 0123456789', trailers: { 'grpc-status': '0', 'x-t': '1' }, reusable: true });

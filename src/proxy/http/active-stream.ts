@@ -9,6 +9,7 @@ import { UpstreamError } from '../upstream/index.js';
 import type { HcmShared } from './hcm-shared.js';
 import type { ConnectionInfo } from '../listener/connection-info.js';
 import type { HeaderMap, HttpFilter, LocalReply, RequestHead, ResponseHead, StreamInfo } from './filter.js';
+import { DownstreamReset } from './downstream-reset.js';
 import { applyHeaderMutations, firstValue, forwardableHeaders } from './headers.js';
 import { renderLocalReply } from './local-reply.js';
 import { normalizeRequestPath } from './path-normalization.js';
@@ -83,7 +84,6 @@ export class ActiveStream implements StreamInfo {
     private readonly conn: ConnectionInfo,
   ) {
     this.downstreamProtocol = req.httpVersion === '2.0' ? 'HTTP/2' : req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
-    if (this.downstreamProtocol === 'HTTP/2') this.upstreamAbort = new AbortController();
     const raw = req.headers as Record<string, string | string[] | undefined>;
     const headers = forwardableHeaders(raw, true);
     // Before anything reads them (filters, the access log, the trace): internal headers from an
@@ -292,7 +292,7 @@ export class ActiveStream implements StreamInfo {
           headers: upstreamHeaders,
           body,
           ...(Number.isFinite(timeoutMs) ? { timeoutMs: Math.max(1, timeoutMs) } : {}),
-          ...(this.upstreamAbort ? { signal: this.upstreamAbort.signal } : {}),
+          signal: this.downstreamReset,
         }, host);
       } catch (err) {
         const failure = err instanceof UpstreamError ? err : new UpstreamError('UR', String(err));
@@ -511,7 +511,8 @@ export class ActiveStream implements StreamInfo {
    * HTTP/2 only: a stream the client resets (rapid reset, CVE-2023-44487) cancels its upstream request,
    * as Envoy resets the upstream stream; HTTP/1 keeps its allocation-free path.
    */
-  private upstreamAbort: AbortController | undefined;
+  /** Fired when the downstream goes away before the response ended: the upstream request is reset too. */
+  private readonly downstreamReset = new DownstreamReset();
 
   /** One fixed-shape record per stream, of values and references; the recorder builds the entry when read. */
   private recordTrace(endNs: bigint): void {
@@ -538,7 +539,7 @@ export class ActiveStream implements StreamInfo {
   private complete(): void {
     if (this.completed) return;
     this.completed = true;
-    if (this.upstreamAbort && !this.res.writableEnded) this.upstreamAbort.abort(new Error('downstream reset the stream'));
+    if (!this.res.writableEnded) this.downstreamReset.abort(new Error('downstream reset the stream'));
     const stats = this.shared.stats;
     stats.rqActive.dec();
     if (this.status > 0) stats.rqByClass(statusClass(this.status)).inc();

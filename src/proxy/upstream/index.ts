@@ -11,5 +11,5 @@ export { compileUpstreamTls, parseSubjectAltNames } from './tls.js';
 export type { UpstreamTls, SubjectAltName } from './tls.js';
 export { UpstreamError } from './types.js';
 export type {
-  ClusterHandle, ClusterManager, UpstreamFailure, UpstreamHost, UpstreamRequest, UpstreamResponse,
+  CancelSignal, ClusterHandle, ClusterManager, UpstreamFailure, UpstreamHost, UpstreamRequest, UpstreamResponse,
 } from './types.js';

@@ -30,7 +30,16 @@ export interface UpstreamRequest {
   readonly body: Readable | Buffer | null;
   /** Per-try timeout for the whole response headers wait, ms; undefined = none. */
   readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
+  /** Cancels the request (an AbortSignal will do): the exchange fails and its stream or connection is reset. */
+  readonly signal?: CancelSignal;
+}
+
+/** What the upstream needs of a cancellation signal: an AbortSignal has it, and so has the HCM's DownstreamReset. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: EventListenerObject): void;
+  removeEventListener(type: 'abort', listener: EventListenerObject): void;
 }
 
 export interface UpstreamResponse {

@@ -78,7 +78,7 @@ describe('a gateway restarted with the same node id', { timeout: 120_000 }, () =
       upstreams.push(server);
       ports.push((server.address() as { port: number }).port);
     }
-    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[0] as number, REV_SELECTOR));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[0] as number, { selector: REV_SELECTOR }));
     xdsPort = await freePort();
     cp = await startCp();
     gateway = await startGateway(cp.xds);
@@ -138,9 +138,9 @@ describe('a gateway restarted with the same node id', { timeout: 120_000 }, () =
       const routes = await isthmusCli(cp?.server ?? '', ['proxy-config', 'routes', 'gw-1.ns']);
       expect(routes.code, routes.stderr).toBe(0);
       expect(routes.stdout).toContain('vs.ns');
-      writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[1] as number, REV_SELECTOR));
+      writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[1] as number, { selector: REV_SELECTOR }));
       expect(await eventually(get, (r) => r.body === 'two')).toMatchObject({ status: 200, body: 'two' });
-      writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[0] as number, REV_SELECTOR));
+      writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(ports[0] as number, { selector: REV_SELECTOR }));
       expect(await eventually(get, (r) => r.body === 'one')).toMatchObject({ status: 200, body: 'one' });
     } finally {
       await killAndRestart(cp?.xds ?? '');

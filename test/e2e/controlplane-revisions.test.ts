@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, httpGet, isthmusCli, proxyStatus, randomNet, startControlPlane, startIsthmus, stopChild, syncedRows } from './helpers/mesh.js';
+import { eventually, gatewayToUpstream, httpGet, isthmusCli, proxyStatus, randomNet, startControlPlane, startIsthmus, stopChild, syncedRows } from './helpers/mesh.js';
 import type { ControlPlaneProcess, Started } from './helpers/mesh.js';
 
 /**
@@ -19,38 +19,6 @@ const GW_17 = { ip: `${NET}.2`, id: node(`${NET}.2`, 'gw-17') };
 const GW_18 = { ip: `${NET}.3`, id: node(`${NET}.3`, 'gw-18') };
 const GW_18_LOST = { ip: `${NET}.4`, id: node(`${NET}.4`, 'gw-18-lost') };
 const GW_NONE = { ip: `${NET}.5`, id: node(`${NET}.5`, 'gw-none') };
-
-function config(upstreamPort: number, prefix: string): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: { name: gw, namespace: ns }
-spec:
-  selector: { app: gw }
-  servers:
-  - hosts: ["*"]
-    port: { name: http, number: 80, protocol: HTTP }
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: { name: vs, namespace: ns }
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - match: [{ uri: { prefix: ${prefix} } }]
-    route:
-    - destination: { host: up.example, port: { number: ${upstreamPort} } }
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: up, namespace: ns }
-spec:
-  hosts: [up.example]
-  ports: [{ name: http, number: ${upstreamPort}, protocol: HTTP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1 }]
-`;
-}
 
 describe('two control plane revisions on one config dir', { timeout: 120_000 }, () => {
   let dir: string;
@@ -75,7 +43,7 @@ describe('two control plane revisions on one config dir', { timeout: 120_000 }, 
     upstream = createServer((req, res) => res.end(`upstream saw ${req.url ?? ''}`));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     upstreamPort = (upstream.address() as { port: number }).port;
-    writeFileSync(join(configDir, 'gateway.yaml'), config(upstreamPort, '/v1'));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(upstreamPort, { prefix: '/v1' }));
     [cp17, cp18] = await Promise.all([
       startControlPlane(['--state-dir', join(dir, 'state-1-17'), '--config-dir', configDir, '--xds-address', '127.0.0.1:0', '-r', '1-17']),
       startControlPlane(['--state-dir', join(dir, 'state-1-18'), '--config-dir', configDir, '--xds-address', '127.0.0.1:0', '-r', '1-18']),
@@ -115,7 +83,7 @@ describe('two control plane revisions on one config dir', { timeout: 120_000 }, 
   });
 
   it('an edit of the shared config dir reaches both revisions', async () => {
-    writeFileSync(join(configDir, 'gateway.yaml'), config(upstreamPort, '/v2'));
+    writeFileSync(join(configDir, 'gateway.yaml'), gatewayToUpstream(upstreamPort, { prefix: '/v2' }));
     for (const gw of [GW_17, GW_18]) {
       expect(await eventually(() => httpGet(`http://${gw.ip}:8080/v2/x`), (r) => r.status === 200)).toMatchObject({ status: 200, body: 'upstream saw /v2/x' });
       expect((await httpGet(`http://${gw.ip}:8080/v1/x`)).status).toBe(404);

@@ -72,8 +72,13 @@ export async function httpGet(url: string, headers: Record<string, string> = {})
   }
 }
 
-/** Istio config for one gateway (selector app: gw, namespace ns) routing HTTP port 80 to 127.0.0.1:<upstreamPort>. */
-export function gatewayToUpstream(upstreamPort: number, selector = '{ app: gw }'): string {
+/**
+ * Istio config for one gateway (selector app: gw unless given, namespace ns) routing HTTP port 80 to
+ * 127.0.0.1:<upstreamPort>; with `prefix`, only requests under that path prefix.
+ */
+export function gatewayToUpstream(upstreamPort: number, options: { readonly selector?: string; readonly prefix?: string } = {}): string {
+  const { selector = '{ app: gw }', prefix } = options;
+  const route = prefix === undefined ? '  - route:' : `  - match: [{ uri: { prefix: ${prefix} } }]\n    route:`;
   return `apiVersion: networking.istio.io/v1beta1
 kind: Gateway
 metadata: { name: gw, namespace: ns }
@@ -90,7 +95,7 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http:
-  - route:
+${route}
     - destination: { host: up.example, port: { number: ${upstreamPort} } }
 ---
 apiVersion: networking.istio.io/v1beta1
